@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {WAD} from "./Constants.sol";
+
+/// @title FixedPointMath
+/// @notice The one place where money is multiplied and divided. Every function names its rounding:
+///         `Down` toward zero for equity and payouts, `Up` away from zero for requirements.
+/// @dev Mirrored to the wei by `src/math/fixedPoint.ts`.
+library FixedPointMath {
+    /// @dev x * y / WAD, rounded down.
+    function wMulDown(uint256 x, uint256 y) internal pure returns (uint256) {
+        return Math.mulDiv(x, y, WAD);
+    }
+
+    /// @dev x * y / WAD, rounded up.
+    function wMulUp(uint256 x, uint256 y) internal pure returns (uint256) {
+        return Math.mulDiv(x, y, WAD, Math.Rounding.Ceil);
+    }
+
+    /// @dev x * WAD / y, rounded down.
+    function wDivDown(uint256 x, uint256 y) internal pure returns (uint256) {
+        return Math.mulDiv(x, WAD, y);
+    }
+
+    /// @dev x * WAD / y, rounded up.
+    function wDivUp(uint256 x, uint256 y) internal pure returns (uint256) {
+        return Math.mulDiv(x, WAD, y, Math.Rounding.Ceil);
+    }
+
+    /// @dev x * y / d, rounded down.
+    function mulDivDown(uint256 x, uint256 y, uint256 d) internal pure returns (uint256) {
+        return Math.mulDiv(x, y, d);
+    }
+
+    /// @dev x * y / d, rounded up.
+    function mulDivUp(uint256 x, uint256 y, uint256 d) internal pure returns (uint256) {
+        return Math.mulDiv(x, y, d, Math.Rounding.Ceil);
+    }
+
+    /// @dev Token amount (in its own `decimals`) to WAD. Exact: decimals are at most 18.
+    function toWad(uint256 amount, uint8 decimals) internal pure returns (uint256) {
+        return amount * 10 ** (18 - decimals);
+    }
+
+    /// @dev WAD to a token amount in `decimals`, rounded down (payouts never exceed what is owed).
+    function fromWadDown(uint256 wad, uint8 decimals) internal pure returns (uint256) {
+        return wad / 10 ** (18 - decimals);
+    }
+
+    /// @dev WAD to a token amount in `decimals`, rounded up (what an account must pay in).
+    function fromWadUp(uint256 wad, uint8 decimals) internal pure returns (uint256) {
+        uint256 unit = 10 ** (18 - decimals);
+        return (wad + unit - 1) / unit;
+    }
+}

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IMarginHook} from "../interfaces/IMarginHook.sol";
+import {IVault} from "../interfaces/IVault.sol";
+
+/// @title MockMarginHook
+/// @notice Stands in for the ClearingHouse in Vault tests: an account may be marked as holding
+///         positions that need `initialMargin` (WAD) on top of its collateral value.
+contract MockMarginHook is IMarginHook {
+    // `vault()` is the getter tests call: keep the name.
+    // solhint-disable-next-line immutable-vars-naming
+    IVault public immutable vault;
+    mapping(uint256 accountId => uint256) public initialMargin;
+    mapping(uint256 accountId => bool) public positions;
+
+    constructor(IVault vault_) {
+        vault = vault_;
+    }
+
+    function setPosition(uint256 accountId, bool open, uint256 initialMargin_) external {
+        positions[accountId] = open;
+        initialMargin[accountId] = initialMargin_;
+    }
+
+    function hasPositions(uint256 accountId) external view returns (bool) {
+        return positions[accountId];
+    }
+
+    function freeCollateral(uint256 accountId) external view returns (int256) {
+        return vault.collateralValue(accountId) - int256(initialMargin[accountId]);
+    }
+}

@@ -1,0 +1,54 @@
+import path from "node:path";
+import { subtask } from "hardhat/config";
+import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
+import type { HardhatUserConfig } from "hardhat/config";
+import "@nomicfoundation/hardhat-toolbox";
+
+const SOLC_VERSION = "0.8.28";
+
+// Hardhat downloads compilers from the internet; these machines have no such access. The npm
+// package `solc` (pinned to SOLC_VERSION in package.json) ships the same compiler as soljson.js,
+// so we hand Hardhat that build instead. It is slower than the native binary but fully offline.
+subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string }, _hre, runSuper) => {
+  if (args.solcVersion !== SOLC_VERSION) {
+    return runSuper();
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const solcPackage = require("solc/package.json") as { version: string };
+  if (solcPackage.version !== SOLC_VERSION) {
+    throw new Error(
+      `npm package solc is ${solcPackage.version}, expected ${SOLC_VERSION}: run \`npm ci\` to restore the pinned version`,
+    );
+  }
+  return {
+    compilerPath: path.join(path.dirname(require.resolve("solc/package.json")), "soljson.js"),
+    isSolcJs: true,
+    version: SOLC_VERSION,
+    longVersion: "0.8.28+commit.7893614a",
+  };
+});
+
+const config: HardhatUserConfig = {
+  solidity: {
+    version: SOLC_VERSION,
+    settings: {
+      evmVersion: "cancun",
+      optimizer: { enabled: true, runs: 10_000 },
+    },
+  },
+  networks: {
+    hardhat: {
+      // Keeps block timestamps predictable for oracle staleness tests.
+      allowBlocksWithSameTimestamp: false,
+    },
+    localhost: { url: "http://127.0.0.1:8545" },
+  },
+  typechain: { outDir: "typechain-types", target: "ethers-v6" },
+  gasReporter: {
+    enabled: process.env.REPORT_GAS !== undefined,
+    offline: true,
+  },
+  mocha: { timeout: 120_000 },
+};
+
+export default config;

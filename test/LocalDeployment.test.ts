@@ -1,0 +1,79 @@
+import { expect } from "chai";
+import hre, { ethers } from "hardhat";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { deployLocal } from "../src/deploy/local";
+import { loadParameters } from "../src/deploy/parameters";
+import { runCollateralDemo } from "../src/demo/collateralDemo";
+import { units } from "./shared/fixtures";
+import { expectConservation } from "./shared/ledger";
+
+describe("Local deployment (ignition/modules/Protocol.ts + parameters/local.json)", () => {
+  const localFixture = () => deployLocal(hre);
+
+  it("deploys the tokens, feeds and collateral of DESIGN §13", async () => {
+    const p = await loadFixture(localFixture);
+    const [deployer] = await ethers.getSigners();
+    expect(await p.usdc.decimals()).to.equal(6);
+    expect(await p.weth.decimals()).to.equal(18);
+    expect(await p.wbtc.decimals()).to.equal(8);
+    expect(await p.vault.settlementToken()).to.equal(await p.usdc.getAddress());
+    expect(await p.vault.owner()).to.equal(deployer.address);
+    expect(await p.vault.guardian()).to.equal(deployer.address);
+
+    for (const [feed, oracle, price] of [
+      [p.usdcFeed, p.usdcOracle, units(1, 18)],
+      [p.ethFeed, p.ethOracle, units(3_000, 18)],
+      [p.btcFeed, p.btcOracle, units(60_000, 18)],
+      [p.stethFeed, p.stethOracle, units(2_990, 18)],
+    ] as const) {
+      expect(await feed.decimals()).to.equal(8);
+      expect(await oracle.heartbeat()).to.equal(86_400n);
+      expect(await oracle.feed()).to.equal(await feed.getAddress());
+      expect(await oracle.price()).to.equal(price);
+    }
+
+    const weth = await p.vault.collateralConfig(p.weth);
+    expect(weth.oracle).to.equal(await p.ethOracle.getAddress()); // WETH is priced by the ETH feed
+    expect(weth.haircut).to.equal(units(1, 17));
+    expect(weth.cap).to.equal(units(100_000, 18));
+    const wbtc = await p.vault.collateralConfig(p.wbtc);
+    expect(wbtc.oracle).to.equal(await p.btcOracle.getAddress());
+    expect(wbtc.haircut).to.equal(units(15, 16));
+    expect(wbtc.cap).to.equal(units(5_000, 8));
+
+    expect(await p.vault.insuranceFund()).to.equal(units(100_000, 18));
+    expect(await p.usdc.balanceOf(p.vault)).to.equal(units(100_000, 6));
+    await expectConservation(p.vault, [p.usdc, p.weth, p.wbtc]);
+  });
+
+  it("reads the same numbers the module defaults to (parameters file and module agree)", async () => {
+    const params = loadParameters("local").Protocol;
+    expect(params.feedHeartbeat).to.equal(86_400n);
+    expect(params.wethHaircut).to.equal(units(1, 17));
+    expect(params.insuranceSeed).to.equal(units(100_000, 6));
+    expect(() => loadParameters("nope")).to.throw(/Deployment parameters not found.*Known sets: local/);
+  });
+
+  it("npm start's demo prints both tables, and its figures equal the Vault's", async () => {
+    const lines: string[] = [];
+    const result = await runCollateralDemo(hre, (line) => lines.push(line));
+    const text = lines.join("\n");
+    expect(text).to.contain("Collateral at ETH $3,000.00");
+    expect(text).to.contain("ETH falls 20 % to $2,400.00");
+    // alice: 10,000 USDC + 5 WETH: 10,000 + 15,000 × 0.9 = 23,500, then 10,000 + 12,000 × 0.9 = 20,800
+    expect(result.before[0].collateralValue).to.equal(units(23_500, 18));
+    expect(result.after[0].collateralValue).to.equal(units(20_800, 18));
+    // bob: 0.5 WBTC + 2 WETH: 30,000 × 0.85 + 6,000 × 0.9 = 30,900, then 25,500 + 4,800 × 0.9 = 29,820
+    expect(result.before[1].collateralValue).to.equal(units(30_900, 18));
+    expect(result.after[1].collateralValue).to.equal(units(29_820, 18));
+    // carol holds only USDC: unchanged
+    expect(result.after[2].collateralValue).to.equal(result.before[2].collateralValue);
+    expect(text).to.match(/#1 alice\s+Cross\s+10,000\.00\s+5\.0000\s+-\s+\$25,000\.00\s+\$23,500\.00/);
+    expect(text).to.match(/-\$2,700\.00/);
+    for (const id of result.accountIds) {
+      expect(await result.protocol.vault.collateralValue(id)).to.equal(
+        result.after[result.accountIds.indexOf(id)].collateralValue,
+      );
+    }
+  });
+});
