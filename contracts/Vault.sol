@@ -158,6 +158,16 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
         emit CollateralTransferred(fromId, toId, token, amount);
     }
 
+    /* SETTLEMENT */
+
+    /// @inheritdoc IVault
+    function settlePnl(uint256 accountId, int256 amount) external {
+        if (msg.sender != _clearingHouse) revert NotClearingHouse(msg.sender);
+        // A pure transfer between two ledgers: Σ quoteBalance + pool is unchanged.
+        _quoteBalances[accountId] += amount;
+        _poolBalance -= amount;
+    }
+
     /* LEDGERS */
 
     /// @inheritdoc IVault
@@ -275,6 +285,15 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
     /// @inheritdoc IVault
     function isAuthorized(uint256 accountId, address caller) external view returns (bool) {
         return caller == _accounts[accountId].owner || _operators[accountId][caller];
+    }
+
+    /// @inheritdoc IVault
+    function requireAuthorized(uint256 accountId, address caller) external view returns (uint8 mode) {
+        Account storage account = _existing(accountId);
+        if (caller != account.owner && !_operators[accountId][caller]) {
+            revert NotAccountOwnerOrOperator(accountId, caller);
+        }
+        return account.mode;
     }
 
     /// @inheritdoc IVault

@@ -147,6 +147,12 @@ interface IVault {
     /// @param caller The address asked about.
     function isAuthorized(uint256 accountId, address caller) external view returns (bool);
 
+    /// @notice Reverts `UnknownAccount` or `NotAccountOwnerOrOperator` unless `caller` may act for
+    ///         the account; returns its margin mode.
+    /// @param accountId The account.
+    /// @param caller The address acting.
+    function requireAuthorized(uint256 accountId, address caller) external view returns (uint8 mode);
+
     /// @notice Number of accounts created so far (the highest id).
     function accountCount() external view returns (uint256);
 
@@ -203,6 +209,14 @@ interface IVault {
     ///         `collateralValue`.
     /// @param accountId The account.
     function freeCollateral(uint256 accountId) external view returns (int256);
+
+    /* SETTLEMENT */
+
+    /// @notice Moves `amount` (WAD, signed) from the liquidity pool's ledger to the account's
+    ///         quote balance (negative: from the account to the pool). ClearingHouse only.
+    /// @param accountId The account.
+    /// @param amount Realized PnL net of fees and funding, WAD.
+    function settlePnl(uint256 accountId, int256 amount) external;
 
     /* LEDGERS */
 

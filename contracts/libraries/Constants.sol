@@ -31,3 +31,19 @@ uint8 constant PAUSE_ALL = PAUSE_DEPOSIT | PAUSE_WITHDRAW | PAUSE_TRADE;
 /// @dev Margin modes of an account.
 uint8 constant MODE_CROSS = 0;
 uint8 constant MODE_ISOLATED = 1;
+
+/// @dev Seconds per day, the unit of funding rates.
+uint256 constant SECONDS_PER_DAY = 86_400;
+
+/// @dev Market limits.
+uint256 constant MAX_TIERS = 4;
+uint256 constant MAX_GROUPS = 8; // correlation groups are numbered 1..MAX_GROUPS; 0 = none
+uint256 constant MAX_MARKETS = 255; // market ids fit in a uint8
+uint256 constant MAX_POSITIONS_PER_ACCOUNT = 16;
+
+/// @dev Parameter bounds, WAD unless named otherwise.
+uint256 constant MAX_TAKER_FEE = 0.01e18; // 1 %
+uint256 constant MAX_FUNDING_RATE_PER_DAY = 1e18; // 100 % a day
+uint256 constant MAX_MARGIN_RATE = 1e18; // 100 %
+uint256 constant MAX_OFFSET = 0.99e18; // a hedge never needs less than 1 % of its stand-alone margin
+uint256 constant MAX_PRICE_DEVIATION = 1e18;

@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {WAD} from "./Constants.sol";
 
 /// @title FixedPointMath
@@ -53,5 +54,24 @@ library FixedPointMath {
     function fromWadUp(uint256 wad, uint8 decimals) internal pure returns (uint256) {
         uint256 unit = 10 ** (18 - decimals);
         return (wad + unit - 1) / unit;
+    }
+
+    /// @dev a * b / WAD for signed a and unsigned b, rounded toward negative infinity (floor):
+    ///      what an account is credited never rounds up.
+    function wMulFloor(int256 a, uint256 b) internal pure returns (int256) {
+        if (a >= 0) return SafeCast.toInt256(Math.mulDiv(uint256(a), b, WAD));
+        return -SafeCast.toInt256(Math.mulDiv(uint256(-a), b, WAD, Math.Rounding.Ceil));
+    }
+
+    /// @dev a * b / WAD for signed a and unsigned b, rounded toward positive infinity (ceil):
+    ///      what an account owes never rounds down.
+    function wMulCeil(int256 a, uint256 b) internal pure returns (int256) {
+        if (a >= 0) return SafeCast.toInt256(Math.mulDiv(uint256(a), b, WAD, Math.Rounding.Ceil));
+        return -SafeCast.toInt256(Math.mulDiv(uint256(-a), b, WAD));
+    }
+
+    /// @dev |a| for a signed value.
+    function abs(int256 a) internal pure returns (uint256) {
+        return a >= 0 ? uint256(a) : uint256(-a);
     }
 }

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {FixedPointMath} from "../libraries/FixedPointMath.sol";
 import {CollateralMath} from "../libraries/CollateralMath.sol";
+import {MarginMath} from "../libraries/MarginMath.sol";
 
 /// @title MathHarness
 /// @notice Exposes the math libraries to tests, which hold them equal to the TypeScript mirror.
@@ -54,5 +55,62 @@ contract MathHarness {
         uint256 haircut
     ) external pure returns (uint256) {
         return CollateralMath.haircutValue(balance, decimals, price, haircut);
+    }
+
+    function fillPrice(
+        uint256 price,
+        int256 skew,
+        int256 sizeDelta,
+        uint256 skewScale
+    ) external pure returns (uint256) {
+        return MarginMath.fillPrice(price, skew, sizeDelta, skewScale);
+    }
+
+    function takerFee(int256 sizeDelta, uint256 fill, uint256 feeRate) external pure returns (uint256) {
+        return MarginMath.takerFee(sizeDelta, fill, feeRate);
+    }
+
+    function fundingIndexDelta(
+        int256 skew,
+        uint256 skewScale,
+        uint256 maxRate,
+        uint256 price,
+        uint256 elapsed
+    ) external pure returns (int256) {
+        return MarginMath.fundingIndexDelta(skew, skewScale, maxRate, price, elapsed);
+    }
+
+    function pendingFunding(int256 size, int256 index, int256 entryIndex) external pure returns (int256) {
+        return MarginMath.pendingFunding(size, index, entryIndex);
+    }
+
+    function unrealizedPnl(int256 size, int256 openNotional, uint256 price) external pure returns (int256) {
+        return MarginMath.unrealizedPnl(size, openNotional, price);
+    }
+
+    function tieredRequirement(
+        uint256 notional,
+        MarginMath.Tier[] memory tiers,
+        bool initial
+    ) external pure returns (uint256) {
+        return MarginMath.tieredRequirement(notional, tiers, initial);
+    }
+
+    function groupRequirement(
+        uint256 standAlone,
+        uint256 gross,
+        uint256 net,
+        uint256 offset
+    ) external pure returns (uint256) {
+        return MarginMath.groupRequirement(standAlone, gross, net, offset);
+    }
+
+    function applyTrade(
+        int256 size,
+        int256 openNotional,
+        int256 sizeDelta,
+        uint256 fill
+    ) external pure returns (int256, int256, int256) {
+        return MarginMath.applyTrade(size, openNotional, sizeDelta, fill);
     }
 }

@@ -37,3 +37,10 @@ export const toWad = (amount: bigint, decimals: number): bigint => amount * unit
 export const fromWadDown = (wad: bigint, decimals: number): bigint => wad / unit(decimals);
 /** WAD to token units, rounded up (what an account must pay in). */
 export const fromWadUp = (wad: bigint, decimals: number): bigint => (wad + unit(decimals) - 1n) / unit(decimals);
+
+/** |a|. */
+export const abs = (a: bigint): bigint => (a < 0n ? -a : a);
+/** a × b / WAD for signed a, unsigned b, rounded toward −∞ — FixedPointMath.wMulFloor. */
+export const wMulFloor = (a: bigint, b: bigint): bigint => (a >= 0n ? wMulDown(a, b) : -wMulUp(-a, b));
+/** a × b / WAD for signed a, unsigned b, rounded toward +∞ — FixedPointMath.wMulCeil. */
+export const wMulCeil = (a: bigint, b: bigint): bigint => (a >= 0n ? wMulUp(a, b) : -wMulDown(-a, b));

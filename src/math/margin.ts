@@ -2,7 +2,7 @@
  * The TypeScript mirror of the protocol's margin math (contracts/libraries/*Math.sol), to the wei.
  * The SDK, the demo and the simulator use it; tests hold it equal to the chain.
  */
-import { WAD, toWad, wMulDown } from "./fixedPoint";
+import { WAD, abs, mulDivDown, mulDivUp, toWad, wDivDown, wMulCeil, wMulDown, wMulFloor, wMulUp } from "./fixedPoint";
 
 /** One collateral balance as the Vault values it. */
 export interface CollateralHolding {
@@ -35,4 +35,182 @@ export function accountCollateralValue(holdings: CollateralHolding[], quoteBalan
     (sum, h) => sum + (haircut ? collateralValueHaircut(h) : collateralValueRaw(h)),
     quoteBalance,
   );
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Positions, pricing, funding and requirements — MarginMath.sol
+ * ------------------------------------------------------------------------------------------- */
+
+export const SECONDS_PER_DAY = 86_400n;
+
+/** One bracket of a progressive margin schedule (WAD). */
+export interface Tier {
+  upToNotional: bigint;
+  mmRate: bigint;
+  imRate: bigint;
+}
+
+/** fill = oracle × (1 + (skew + sizeDelta/2) / skewScale), rounded up for buys, down for sells. */
+export function fillPrice(oraclePrice: bigint, skew: bigint, sizeDelta: bigint, skewScale: bigint): bigint {
+  const numerator = 2n * skew + sizeDelta;
+  const denominator = 2n * skewScale;
+  const buy = sizeDelta > 0n;
+  const magnitude = abs(numerator);
+  if (numerator >= 0n) {
+    const premium = buy ? mulDivUp(oraclePrice, magnitude, denominator) : mulDivDown(oraclePrice, magnitude, denominator);
+    return oraclePrice + premium;
+  }
+  const discount = buy ? mulDivDown(oraclePrice, magnitude, denominator) : mulDivUp(oraclePrice, magnitude, denominator);
+  if (discount >= oraclePrice) throw new RangeError(`InvalidFillPrice: skew ${skew}, sizeDelta ${sizeDelta}`);
+  return oraclePrice - discount;
+}
+
+/** |size| × price, rounded up. */
+export const notional = (size: bigint, price: bigint): bigint => wMulUp(abs(size), price);
+
+/** |sizeDelta| × fill × feeRate, rounded up. */
+export const takerFee = (sizeDelta: bigint, fill: bigint, feeRate: bigint): bigint =>
+  wMulUp(notional(sizeDelta, fill), feeRate);
+
+/** Change of the funding index over `elapsed` seconds (magnitude toward zero, sign of skew). */
+export function fundingIndexDelta(
+  skew: bigint,
+  skewScale: bigint,
+  maxRatePerDay: bigint,
+  price: bigint,
+  elapsed: bigint,
+): bigint {
+  if (skew === 0n || elapsed === 0n) return 0n;
+  let ratio = wDivDown(abs(skew), skewScale);
+  if (ratio > WAD) ratio = WAD;
+  const perDay = wMulDown(wMulDown(ratio, maxRatePerDay), price);
+  const delta = mulDivDown(perDay, elapsed, SECONDS_PER_DAY);
+  return skew > 0n ? delta : -delta;
+}
+
+/** size × (index − entryIndex), rounded toward +∞. */
+export function pendingFunding(size: bigint, index: bigint, entryIndex: bigint): bigint {
+  const diff = index - entryIndex;
+  return size >= 0n === diff >= 0n ? wMulUp(abs(diff), abs(size)) : -wMulDown(abs(diff), abs(size));
+}
+
+/** size × price + openNotional, rounded toward −∞. */
+export const unrealizedPnl = (size: bigint, openNotional: bigint, price: bigint): bigint =>
+  wMulFloor(size, price) + openNotional;
+
+/** Progressive requirement: each bracket's slice pays its own rate, each slice rounded up. */
+export function tieredRequirement(notionalValue: bigint, tiers: readonly Tier[], initial: boolean): bigint {
+  let requirement = 0n;
+  let lower = 0n;
+  const last = tiers.length - 1;
+  for (let i = 0; i <= last && notionalValue > lower; i++) {
+    const t = tiers[i];
+    const upper = i === last || notionalValue < t.upToNotional ? notionalValue : t.upToNotional;
+    requirement += wMulUp(upper - lower, initial ? t.imRate : t.mmRate);
+    lower = upper;
+  }
+  return requirement;
+}
+
+/** standAlone × (1 − offset × (gross − net) / gross): reduction rounded down, result up. */
+export function groupRequirement(standAlone: bigint, gross: bigint, net: bigint, offset: bigint): bigint {
+  if (gross === 0n || offset === 0n) return standAlone;
+  const reduction = mulDivDown(offset, gross - net, gross);
+  return wMulUp(standAlone, WAD - reduction);
+}
+
+/** A trade applied to a position: new size, new open notional, realized PnL (MarginMath.applyTrade). */
+export function applyTrade(
+  size: bigint,
+  openNotional: bigint,
+  sizeDelta: bigint,
+  fill: bigint,
+): { size: bigint; openNotional: bigint; realized: bigint } {
+  const newSize = size + sizeDelta;
+  if (size === 0n || size > 0n === sizeDelta > 0n) {
+    return { size: newSize, openNotional: openNotional - wMulCeil(sizeDelta, fill), realized: 0n };
+  }
+  const absSize = abs(size);
+  const absDelta = abs(sizeDelta);
+  if (absDelta <= absSize) {
+    const closed =
+      openNotional >= 0n
+        ? mulDivDown(openNotional, absDelta, absSize)
+        : -mulDivUp(-openNotional, absDelta, absSize);
+    return { size: newSize, openNotional: openNotional - closed, realized: wMulFloor(-sizeDelta, fill) + closed };
+  }
+  return { size: newSize, openNotional: -wMulCeil(newSize, fill), realized: wMulFloor(size, fill) + openNotional };
+}
+
+/** One position as the margin engine sees it, with its market's data at the current price. */
+export interface PositionInput {
+  size: bigint;
+  openNotional: bigint;
+  /** The funding index the position last settled at. */
+  entryFundingIndex: bigint;
+  /** The market's funding index accrued to now. */
+  fundingIndex: bigint;
+  /** Oracle price, WAD. */
+  price: bigint;
+  tiers: readonly Tier[];
+  /** Correlation group, 0 = none. */
+  group: number;
+}
+
+/** ClearingHouse.accountMargin: figures of an account (WAD). */
+export interface AccountMargin {
+  collateralValue: bigint;
+  equity: bigint;
+  maintenanceMargin: bigint;
+  initialMargin: bigint;
+  freeCollateral: bigint;
+  liquidatable: boolean;
+}
+
+/**
+ * The whole account computation of DESIGN §5, in the ClearingHouse's order and rounding:
+ * equity = collateral + Σ uPnL − Σ pending funding; MM and IM tiered per market, grouped
+ * markets reduced by their offset; freeCollateral = min(collateral, equity) − IM.
+ */
+export function accountMargin(
+  collateralValue: bigint,
+  positions: readonly PositionInput[],
+  groupOffsets: Readonly<Record<number, bigint>>,
+): AccountMargin {
+  let equity = collateralValue;
+  let mmSum = 0n;
+  let imSum = 0n;
+  const groups = new Map<number, { mm: bigint; im: bigint; gross: bigint; net: bigint }>();
+  for (const p of positions) {
+    if (p.size === 0n) continue;
+    equity += unrealizedPnl(p.size, p.openNotional, p.price) - pendingFunding(p.size, p.fundingIndex, p.entryFundingIndex);
+    const n = notional(p.size, p.price);
+    const mmPart = tieredRequirement(n, p.tiers, false);
+    const imPart = tieredRequirement(n, p.tiers, true);
+    if (p.group === 0) {
+      mmSum += mmPart;
+      imSum += imPart;
+    } else {
+      const g = groups.get(p.group) ?? { mm: 0n, im: 0n, gross: 0n, net: 0n };
+      g.mm += mmPart;
+      g.im += imPart;
+      g.gross += n;
+      g.net += p.size > 0n ? n : -n;
+      groups.set(p.group, g);
+    }
+  }
+  for (const [group, g] of [...groups.entries()].sort((a, b) => a[0] - b[0])) {
+    const offset = groupOffsets[group] ?? 0n;
+    mmSum += groupRequirement(g.mm, g.gross, abs(g.net), offset);
+    imSum += groupRequirement(g.im, g.gross, abs(g.net), offset);
+  }
+  const floor = collateralValue < equity ? collateralValue : equity;
+  return {
+    collateralValue,
+    equity,
+    maintenanceMargin: mmSum,
+    initialMargin: imSum,
+    freeCollateral: floor - imSum,
+    liquidatable: mmSum > 0n && equity < mmSum,
+  };
 }

@@ -1,0 +1,130 @@
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import fc from "fast-check";
+import * as mm from "../src/math/margin";
+import { units } from "./shared/fixtures";
+import { TIERS, protocolFixture } from "./shared/protocol";
+import { ChainlinkOracle__factory } from "../typechain-types";
+
+const SEED = Number(process.env.FC_SEED ?? 20_261_124);
+const RUNS = Number(process.env.FC_RUNS ?? 200);
+const E = (n: number | bigint) => units(n, 18);
+const tiers: mm.Tier[] = TIERS.map((t) => ({
+  upToNotional: BigInt(t.upToNotional),
+  mmRate: BigInt(t.mmRate),
+  imRate: BigInt(t.imRate),
+}));
+
+const size = fc.bigInt({ min: -(10n ** 24n), max: 10n ** 24n });
+const price = fc.bigInt({ min: 10n ** 10n, max: 10n ** 24n });
+
+describe("MarginMath and ClearingHouse: Solidity == TypeScript to the wei", () => {
+  const harness = () => ethers.deployContract("MathHarness");
+
+  it("fill price, fee, funding, PnL and trade application over random inputs", async () => {
+    const h = await loadFixture(harness);
+    await fc.assert(
+      fc.asyncProperty(
+        price,
+        fc.bigInt({ min: -(10n ** 23n), max: 10n ** 23n }),
+        size.filter((s) => s !== 0n),
+        fc.bigInt({ min: 10n ** 21n, max: 10n ** 25n }),
+        fc.bigInt({ min: 0n, max: 10n ** 16n }),
+        fc.bigInt({ min: 0n, max: 10n ** 7n }),
+        async (p, skew, delta, scale, fee, elapsed) => {
+          let fill: bigint;
+          try {
+            fill = mm.fillPrice(p, skew, delta, scale);
+          } catch {
+            await expect(h.fillPrice(p, skew, delta, scale)).to.be.revertedWithCustomError(h, "InvalidFillPrice");
+            return;
+          }
+          expect(await h.fillPrice(p, skew, delta, scale)).to.equal(fill);
+          expect(await h.takerFee(delta, fill, fee)).to.equal(mm.takerFee(delta, fill, fee));
+          const di = mm.fundingIndexDelta(skew, scale, units(1, 17), p, elapsed);
+          expect(await h.fundingIndexDelta(skew, scale, units(1, 17), p, elapsed)).to.equal(di);
+          expect(await h.pendingFunding(delta, di, -di / 3n)).to.equal(mm.pendingFunding(delta, di, -di / 3n));
+          expect(await h.unrealizedPnl(delta, -skew * 7n, p)).to.equal(mm.unrealizedPnl(delta, -skew * 7n, p));
+          const applied = mm.applyTrade(delta, -mm.notional(delta, p) * (delta > 0n ? 1n : -1n), skew === 0n ? 1n : skew, fill);
+          expect(await h.applyTrade(delta, -mm.notional(delta, p) * (delta > 0n ? 1n : -1n), skew === 0n ? 1n : skew, fill)).to.deep.equal([
+            applied.size,
+            applied.openNotional,
+            applied.realized,
+          ]);
+          const n = mm.notional(delta, p);
+          expect(await h.tieredRequirement(n, tiers, false)).to.equal(mm.tieredRequirement(n, tiers, false));
+          expect(await h.tieredRequirement(n, tiers, true)).to.equal(mm.tieredRequirement(n, tiers, true));
+          const net = n / 3n;
+          expect(await h.groupRequirement(n / 40n, n, net, units(8, 17))).to.equal(mm.groupRequirement(n / 40n, n, net, units(8, 17)));
+        },
+      ),
+      { seed: SEED, numRuns: RUNS },
+    );
+  });
+
+  it("accountMargin of random cross portfolios (3 markets, tiers crossed, hedged and not, funding over time)", async () => {
+    const f = await loadFixture(protocolFixture);
+    const ch = f.clearingHouse;
+    const feeds = [f.ethFeed, f.btcFeed, f.stethFeed];
+    const base = [3_000n, 60_000n, 2_990n];
+    await f.usdc.mint(f.alice.address, units(10n ** 12n, 6));
+    await f.usdc.connect(f.alice).approve(f.vault, ethers.MaxUint256);
+    await f.weth.mint(f.alice.address, E(10n ** 6n));
+    await f.weth.connect(f.alice).approve(f.vault, ethers.MaxUint256);
+    const offsets = { 1: await ch.groupOffset(1) };
+
+    await fc.assert(
+      fc.asyncProperty(
+        fc.tuple(
+          fc.bigInt({ min: -E(2_000), max: E(2_000) }),
+          fc.bigInt({ min: -E(60), max: E(60) }),
+          fc.bigInt({ min: -E(2_000), max: E(2_000) }),
+        ),
+        fc.tuple(fc.integer({ min: 80, max: 120 }), fc.integer({ min: 80, max: 120 }), fc.integer({ min: 80, max: 120 })),
+        fc.integer({ min: 1, max: 3 * 86_400 }),
+        fc.bigInt({ min: 0n, max: E(100) }),
+        async (sizes, moves, elapsed, weth) => {
+          await f.vault.connect(f.alice).createAccount(0);
+          const id = await f.vault.accountCount();
+          await f.vault.connect(f.alice).deposit(id, f.usdc, units(5_000_000, 6));
+          if (weth > 0n) await f.vault.connect(f.alice).deposit(id, f.weth, weth);
+          for (let m = 0; m < 3; m++) {
+            if (sizes[m] !== 0n) await ch.connect(f.alice).openPosition(id, m + 1, sizes[m], 0);
+          }
+          await time.increase(elapsed);
+          for (let m = 0; m < 3; m++) await feeds[m].updateAnswer((base[m] * BigInt(moves[m]) * 10n ** 8n) / 100n);
+
+          const positions: mm.PositionInput[] = [];
+          for (const marketId of await ch.accountMarkets(id)) {
+            const [s, on] = await ch.positionOf(id, marketId);
+            const params = await ch.marketParams(marketId);
+            positions.push({
+              size: s,
+              openNotional: on,
+              entryFundingIndex: await ch.positionFundingIndex(id, marketId),
+              fundingIndex: (await ch.marketState(marketId)).fundingIndex,
+              price: await ChainlinkOracle__factory.connect(params.oracle, ethers.provider).price(),
+              tiers: params.tiers.map((t) => ({ upToNotional: t.upToNotional, mmRate: t.mmRate, imRate: t.imRate })),
+              group: Number(params.group),
+            });
+          }
+          const expected = mm.accountMargin(await f.vault.collateralValue(id), positions, offsets);
+          const onChain = await ch.accountMargin(id);
+          expect({
+            collateralValue: onChain.collateralValue,
+            equity: onChain.equity,
+            maintenanceMargin: onChain.maintenanceMargin,
+            initialMargin: onChain.initialMargin,
+            freeCollateral: onChain.freeCollateral,
+            liquidatable: onChain.liquidatable,
+          }).to.deep.equal(expected);
+          expect(await f.vault.freeCollateral(id)).to.equal(expected.freeCollateral);
+          // close everything so open interest stays far from the caps
+          for (const marketId of await ch.accountMarkets(id)) await ch.connect(f.alice).closePosition(id, marketId, 0);
+        },
+      ),
+      { seed: SEED, numRuns: Math.max(25, Math.floor(RUNS / 4)) },
+    );
+  });
+});

@@ -1,0 +1,296 @@
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { HEARTBEAT, PAUSE_TRADE, WAD, units } from "./shared/fixtures";
+import { BTC, ETH, STETH, fundUsdc, protocolFixture } from "./shared/protocol";
+import { expectConservation, expectUnchanged, snapshotLedger } from "./shared/ledger";
+import * as mm from "../src/math/margin";
+import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
+
+const E = (n: number | bigint) => units(n, 18);
+
+describe("ClearingHouse: trading", () => {
+  describe("openPosition", () => {
+    it("fills a 10 ETH buy on zero skew 0.0005 % above the oracle and charges 0.05 % fee", async () => {
+      const f = await loadFixture(protocolFixture);
+      await fundUsdc(f, f.alice, f.aliceCross, 10_000);
+      // fill = 3,000 × (1 + (0 + 10/2) / 1,000,000) = 3,000.015; fee = 10 × 3,000.015 × 0.0005 = 15.000075
+      const fill = E(3_000) + units(15, 15);
+      const fee = units(15_000_075, 12);
+      await expect(f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(10), 0))
+        .to.emit(f.clearingHouse, "PositionChanged")
+        .withArgs(f.aliceCross, ETH, E(10), fill, fee, 0, 0, E(10), -E(30_000) - units(15, 16), 0);
+      expect(await f.clearingHouse.positionOf(f.aliceCross, ETH)).to.deep.equal([E(10), -(E(30_000) + units(15, 16))]);
+      expect(await f.vault.quoteBalance(f.aliceCross)).to.equal(E(10_000) - fee);
+      expect(await f.vault.poolBalance()).to.equal(E(1_000_000) + fee);
+      const state = await f.clearingHouse.marketState(ETH);
+      expect(state.skew).to.equal(E(10));
+      expect(state.longOpenInterest).to.equal(E(10));
+      await expectConservation(f.vault, f.tokens);
+    });
+
+    it("closing at an unchanged price returns less than went in (premium + two fees)", async () => {
+      const f = await loadFixture(protocolFixture);
+      await fundUsdc(f, f.alice, f.aliceCross, 10_000);
+      await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(10), 0);
+      const receipt = await (await f.clearingHouse.connect(f.alice).closePosition(f.aliceCross, ETH, 0)).wait();
+      const closed = f.clearingHouse.interface.parseLog(receipt!.logs.at(-1)!)!.args;
+      expect(await f.clearingHouse.positionOf(f.aliceCross, ETH)).to.deep.equal([0n, 0n]);
+      expect(await f.clearingHouse.accountMarkets(f.aliceCross)).to.deep.equal([]);
+      // sell 10 on skew 10: fill = 3,000 × (1 + (10 − 5)/1e6) = 3,000.015: the premium comes back,
+      // realized PnL is 0; two fees and a second of funding (longs pay on a positive skew) are lost
+      const fee = units(15_000_075, 12);
+      expect(closed.fillPrice).to.equal(E(3_000) + units(15, 15));
+      expect(closed.realizedPnl).to.equal(0n);
+      expect(closed.fundingPaid).to.be.gt(0n);
+      const quote = await f.vault.quoteBalance(f.aliceCross);
+      expect(quote).to.equal(E(10_000) - 2n * fee - closed.fundingPaid);
+      expect(await f.vault.poolBalance()).to.equal(E(1_000_000) + 2n * fee + closed.fundingPaid);
+      await expectConservation(f.vault, f.tokens);
+      // everything is withdrawable again
+      await f.vault.connect(f.alice).withdraw(f.aliceCross, f.usdc, quote / 10n ** 12n, f.alice.address);
+    });
+
+    it("realizes PnL on a partial close in proportion, and flips a position through zero", async () => {
+      const f = await loadFixture(protocolFixture);
+      await fundUsdc(f, f.alice, f.aliceCross, 100_000);
+      await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(10), 0);
+      const [, on0] = await f.clearingHouse.positionOf(f.aliceCross, ETH);
+      await f.ethFeed.updateAnswer(units(3_300, 8));
+      const skew = E(10);
+      const fill = mm.fillPrice(E(3_300), skew, -E(4), E(1_000_000));
+      const expected = mm.applyTrade(E(10), on0, -E(4), fill);
+      await expect(f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, -E(4), 0))
+        .to.emit(f.clearingHouse, "PositionChanged")
+        .withArgs(
+          f.aliceCross,
+          ETH,
+          -E(4),
+          fill,
+          mm.takerFee(-E(4), fill, units(5, 14)),
+          expected.realized,
+          anyValue, // a few seconds of funding on skew 10
+          E(6),
+          expected.openNotional,
+          anyValue,
+        );
+      // 4 of 10 closed: 40 % of the cost basis (12,000.06) against proceeds 4 × fill ≈ 13,200: ≈ +1,200
+      expect(expected.realized).to.be.closeTo(E(1_200), E(1));
+      // flip: sell 10 more → short 4
+      await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, -E(10), 0);
+      const [size] = await f.clearingHouse.positionOf(f.aliceCross, ETH);
+      expect(size).to.equal(-E(4));
+      const state = await f.clearingHouse.marketState(ETH);
+      expect(state.longOpenInterest).to.equal(0n);
+      expect(state.shortOpenInterest).to.equal(E(4));
+      expect(state.skew).to.equal(-E(4));
+      await expectConservation(f.vault, f.tokens);
+    });
+  });
+
+  describe("margin", () => {
+    it("tier boundary: $1.5M notional needs 2.5 % on the first $1M and 5 % on the rest", async () => {
+      const f = await loadFixture(protocolFixture);
+      await fundUsdc(f, f.alice, f.aliceCross, 400_000);
+      await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(500), 0);
+      const margin = await f.clearingHouse.accountMargin(f.aliceCross);
+      // notional 500 × 3,000 = 1,500,000: MM = 25,000 + 25,000 = 50,000; IM = 50,000 + 50,000 = 100,000
+      expect(margin.maintenanceMargin).to.equal(E(50_000));
+      expect(margin.initialMargin).to.equal(E(100_000));
+    });
+
+    it("hedge offset: a perfect ETH/STETH hedge needs 20 % of the stand-alone margin", async () => {
+      const f = await loadFixture(protocolFixture);
+      await fundUsdc(f, f.alice, f.aliceCross, 100_000);
+      // equal notionals: 299 ETH × 3,000 = 897,000 long, 300 STETH × 2,990 = 897,000 short
+      await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(299), 0);
+      await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, STETH, -E(300), 0);
+      const margin = await f.clearingHouse.accountMargin(f.aliceCross);
+      // stand-alone MM 2 × 897,000 × 2.5 % = 44,850; × (1 − 0.8 × 1) = 8,970
+      expect(margin.maintenanceMargin).to.equal(E(8_970));
+      expect(margin.initialMargin).to.equal(E(17_940));
+    });
+
+    it("hedge offset: a partial hedge (net 1/3 of gross) saves 0.8 × 2/3 of the margin", async () => {
+      const f = await loadFixture(protocolFixture);
+      await fundUsdc(f, f.alice, f.aliceCross, 100_000);
+      // 200 ETH long = 600,000; 100.334448... no: use 299 STETH short = 894,010 → take ETH 2 × …
+      await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(200), 0); // 600,000 long
+      await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, STETH, -E(100), 0); // 299,000 short
+      const margin = await f.clearingHouse.accountMargin(f.aliceCross);
+      const gross = E(899_000);
+      const net = E(301_000);
+      const standAlone = E(22_475); // 899,000 × 2.5 %
+      expect(margin.maintenanceMargin).to.equal(mm.groupRequirement(standAlone, gross, net, (WAD * 8n) / 10n));
+      // ≈ 22,475 × (1 − 0.8 × 598/899) = 10,515
+      expect(margin.maintenanceMargin).to.be.closeTo(E(10_515), E(1));
+    });
+
+    it("refuses a trade that would leave free collateral negative (InsufficientMargin) and changes nothing", async () => {
+      const f = await loadFixture(protocolFixture);
+      await fundUsdc(f, f.alice, f.aliceCross, 1_000);
+      const before = await snapshotLedger(f.vault, f.tokens);
+      // 7 ETH = 21,000 notional needs IM 1,050 > 1,000 of collateral
+      await expect(f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(7), 0)).to.be.revertedWithCustomError(
+        f.clearingHouse,
+        "InsufficientMargin",
+      );
+      await expectUnchanged(before, f.vault, f.tokens);
+      expect(await f.clearingHouse.positionOf(f.aliceCross, ETH)).to.deep.equal([0n, 0n]);
+      // 6 ETH fits: IM 900 + fee 9 < 1,000
+      await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(6), 0);
+    });
+
+    it("never lets unrealized profit be withdrawn", async () => {
+      const f = await loadFixture(protocolFixture);
+      await fundUsdc(f, f.alice, f.aliceCross, 10_000);
+      await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(10), 0);
+      await f.ethFeed.updateAnswer(units(4_000, 8)); // +10,000 unrealized
+      const margin = await f.clearingHouse.accountMargin(f.aliceCross);
+      expect(margin.equity).to.be.gt(E(19_000));
+      // free collateral is capped by collateral value (min(collateral, equity) − IM)
+      expect(margin.freeCollateral).to.equal(margin.collateralValue - margin.initialMargin);
+      const quote = await f.vault.quoteBalance(f.aliceCross);
+      await expect(
+        f.vault.connect(f.alice).withdraw(f.aliceCross, f.usdc, quote / 10n ** 12n, f.alice.address),
+      ).to.be.revertedWithCustomError(f.vault, "InsufficientFreeCollateral");
+    });
+
+    it("funding over one day: 10 % × skew / skewScale of the price, paid by longs to the pool", async () => {
+      const f = await loadFixture(protocolFixture);
+      await fundUsdc(f, f.alice, f.aliceCross, 1_000_000);
+      await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(1_000), 0);
+      const t0 = BigInt(await time.latest());
+      await time.setNextBlockTimestamp(t0 + 86_400n);
+      await f.ethFeed.updateAnswer(units(3_000, 8)); // keep the feed fresh at the same price
+      // rate = 1,000 / 1,000,000 × 10 % = 0.01 % a day → index += 3,000 × 0.0001 = 0.3 USD per ETH
+      const state = await f.clearingHouse.marketState(ETH);
+      expect(state.fundingIndex).to.equal(units(3, 17));
+      const poolBefore = await f.vault.poolBalance();
+      const quoteBefore = await f.vault.quoteBalance(f.aliceCross);
+      await time.setNextBlockTimestamp(t0 + 86_400n + 1n);
+      const tx = f.clearingHouse.connect(f.alice).closePosition(f.aliceCross, ETH, 0);
+      // one more second of funding: 0.3 + 0.3 / 86,400
+      const index = units(3, 17) + mm.fundingIndexDelta(E(1_000), E(1_000_000), units(1, 17), E(3_000), 1n);
+      await expect(tx).to.emit(f.clearingHouse, "PositionChanged");
+      const receipt = await (await tx).wait();
+      const event = f.clearingHouse.interface.parseLog(receipt!.logs.at(-1)!)!;
+      // 1,000 ETH × 0.3000034… = 300.0034… USD paid to the pool
+      expect(event.args.fundingPaid).to.equal(mm.pendingFunding(E(1_000), index, 0n));
+      expect(event.args.fundingPaid).to.be.closeTo(E(300), units(1, 16));
+      expect((await f.vault.poolBalance()) - poolBefore).to.equal(quoteBefore - (await f.vault.quoteBalance(f.aliceCross)));
+      await expectConservation(f.vault, f.tokens);
+    });
+  });
+
+  describe("bad input changes nothing", () => {
+    async function funded() {
+      const f = await loadFixture(protocolFixture);
+      await fundUsdc(f, f.alice, f.aliceCross, 100_000);
+      await fundUsdc(f, f.alice, f.aliceIsolated, 100_000);
+      await f.clearingHouse.connect(f.alice).openPosition(f.aliceIsolated, ETH, E(1), 0);
+      const before = await snapshotLedger(f.vault, f.tokens);
+      const ch = f.clearingHouse.connect(f.alice);
+      return { f, ch, unchanged: () => expectUnchanged(before, f.vault, f.tokens) };
+    }
+
+    it("ZeroSize, UnknownMarket, NoPosition", async () => {
+      const { f, ch, unchanged } = await funded();
+      await expect(ch.openPosition(f.aliceCross, ETH, 0, 0)).to.be.revertedWithCustomError(ch, "ZeroSize");
+      await expect(ch.openPosition(f.aliceCross, 9, E(1), 0)).to.be.revertedWithCustomError(ch, "UnknownMarket").withArgs(9);
+      await expect(ch.closePosition(f.aliceCross, BTC, 0))
+        .to.be.revertedWithCustomError(ch, "NoPosition")
+        .withArgs(f.aliceCross, BTC);
+      await unchanged();
+    });
+
+    it("PriceLimitExceeded for a buy above and a sell below the limit", async () => {
+      const { f, ch, unchanged } = await funded();
+      const fill = E(3_000) + units(15, 15);
+      await expect(ch.openPosition(f.aliceCross, ETH, E(10), fill - 1n))
+        .to.be.revertedWithCustomError(ch, "PriceLimitExceeded")
+        .withArgs(fill + units(3, 15), fill - 1n); // skew is 1 from the isolated account
+      await expect(ch.openPosition(f.aliceCross, ETH, -E(10), E(3_000)))
+        .to.be.revertedWithCustomError(ch, "PriceLimitExceeded");
+      await unchanged();
+    });
+
+    it("OpenInterestCapExceeded beyond 5,000 BTC long", async () => {
+      const { f, unchanged } = await funded();
+      await fundUsdc(f, f.bob, f.bobCross, 1);
+      await expect(f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, BTC, E(5_001), 0))
+        .to.be.revertedWithCustomError(f.clearingHouse, "OpenInterestCapExceeded")
+        .withArgs(BTC, true, E(5_000), E(5_001));
+      void unchanged;
+    });
+
+    it("IsolatedAccountMarketLimit for an isolated account's second market", async () => {
+      const { f, ch, unchanged } = await funded();
+      await expect(ch.openPosition(f.aliceIsolated, BTC, E(1), 0))
+        .to.be.revertedWithCustomError(ch, "IsolatedAccountMarketLimit")
+        .withArgs(f.aliceIsolated, ETH);
+      await unchanged();
+    });
+
+    it("TooManyPositions past the account limit", async () => {
+      const { f, ch, unchanged } = await funded();
+      await f.clearingHouse.setMaxPositionsPerAccount(2);
+      const limited = await snapshotLedger(f.vault, f.tokens);
+      await ch.openPosition(f.aliceCross, ETH, E(1), 0);
+      await ch.openPosition(f.aliceCross, BTC, E(1) / 10n, 0);
+      const full = await snapshotLedger(f.vault, f.tokens);
+      await expect(ch.openPosition(f.aliceCross, STETH, E(1), 0))
+        .to.be.revertedWithCustomError(ch, "TooManyPositions")
+        .withArgs(f.aliceCross, 2);
+      await expectUnchanged(full, f.vault, f.tokens);
+      void limited;
+      void unchanged;
+    });
+
+    it("NotAccountOwnerOrOperator for a stranger, UnknownAccount for a missing id", async () => {
+      const { f, unchanged } = await funded();
+      await expect(f.clearingHouse.connect(f.bob).openPosition(f.aliceCross, ETH, E(1), 0))
+        .to.be.revertedWithCustomError(f.vault, "NotAccountOwnerOrOperator")
+        .withArgs(f.aliceCross, f.bob.address);
+      await expect(f.clearingHouse.connect(f.bob).openPosition(99, ETH, E(1), 0))
+        .to.be.revertedWithCustomError(f.vault, "UnknownAccount")
+        .withArgs(99);
+      await unchanged();
+    });
+
+    it("ActionPaused(4) while trading is paused", async () => {
+      const { f, ch, unchanged } = await funded();
+      await f.clearingHouse.connect(f.guardian).pause(PAUSE_TRADE);
+      await expect(ch.openPosition(f.aliceCross, ETH, E(1), 0))
+        .to.be.revertedWithCustomError(ch, "ActionPaused")
+        .withArgs(PAUSE_TRADE);
+      await unchanged();
+    });
+
+    it("a stale or zero price blocks trading", async () => {
+      const { f, ch, unchanged } = await funded();
+      await f.ethFeed.updateAnswer(0);
+      await expect(ch.openPosition(f.aliceCross, ETH, E(1), 0)).to.be.revertedWithCustomError(f.ethOracle, "InvalidPrice");
+      await f.ethFeed.updateAnswer(units(3_000, 8));
+      await time.increase(HEARTBEAT + 1n);
+      await expect(ch.openPosition(f.aliceCross, ETH, E(1), 0)).to.be.revertedWithCustomError(f.ethOracle, "StalePrice");
+      void unchanged;
+    });
+
+    it("only the ClearingHouse settles PnL in the Vault", async () => {
+      const { f } = await funded();
+      await expect(f.vault.connect(f.alice).settlePnl(f.aliceCross, E(1)))
+        .to.be.revertedWithCustomError(f.vault, "NotClearingHouse")
+        .withArgs(f.alice.address);
+    });
+  });
+
+  it("an operator trades for the owner", async () => {
+    const f = await loadFixture(protocolFixture);
+    await fundUsdc(f, f.alice, f.aliceCross, 10_000);
+    await f.vault.connect(f.alice).setOperator(f.aliceCross, f.bob.address, true);
+    await f.clearingHouse.connect(f.bob).openPosition(f.aliceCross, ETH, E(1), 0);
+    expect((await f.clearingHouse.positionOf(f.aliceCross, ETH))[0]).to.equal(E(1));
+    void ethers;
+  });
+});
