@@ -126,5 +126,5 @@ describe("MarginMath and ClearingHouse: Solidity == TypeScript to the wei", () =
       ),
       { seed: SEED, numRuns: Math.max(25, Math.floor(RUNS / 4)) },
     );
-  });
+  }).timeout(600_000); // instrumented contracts under `npm run coverage` run several times slower
 });
