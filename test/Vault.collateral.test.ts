@@ -116,16 +116,15 @@ describe("Vault: collateral", () => {
       });
 
       it("TokenDisabled for a listed token with deposits disabled", async () => {
-        const { f, unchanged } = await prepared();
-        await f.vault.setCollateralConfig(f.weth, f.ethOracle, WAD / 10n, units(100_000, 18), false);
-        const disabledBefore = await snapshotLedger(f.vault, f.tokens, [f.alice.address]);
+        const { f, unchanged } = await prepared((f) =>
+          f.vault.setCollateralConfig(f.weth, f.ethOracle, WAD / 10n, units(100_000, 18), false),
+        );
         await expect(f.vault.connect(f.alice).deposit(f.aliceCross, f.weth, 1n))
           .to.be.revertedWithCustomError(f.vault, "TokenDisabled")
           .withArgs(await f.weth.getAddress());
-        await expectUnchanged(disabledBefore, f.vault, f.tokens, [f.alice.address]);
+        await unchanged();
         // withdrawals of a disabled token still work
         await f.vault.connect(f.alice).withdraw(f.aliceCross, f.weth, units(1, 18), f.alice.address);
-        void unchanged;
       });
 
       it("ActionPaused(1) while deposits are paused; resumes after unpause", async () => {
@@ -161,25 +160,23 @@ describe("Vault: collateral", () => {
       });
 
       it("ReentrancyGuardReentrantCall when the token re-enters the Vault during the transfer", async () => {
-        const { f, unchanged } = await prepared();
-        const t = f.reentrantToken;
-        await t.mint(f.alice.address, units(2, 18));
-        await t.connect(f.alice).approve(f.vault, units(2, 18));
-        // the hook tries to withdraw alice's WETH while the deposit is in progress
-        const reenter = f.vault.interface.encodeFunctionData("withdraw", [
-          f.aliceCross,
-          await f.weth.getAddress(),
-          units(1, 18),
-          f.alice.address,
-        ]);
-        await t.arm(f.vault, reenter);
-        const armedBefore = await snapshotLedger(f.vault, f.tokens, [f.alice.address]);
-        await expect(f.vault.connect(f.alice).deposit(f.aliceCross, t, units(1, 18))).to.be.revertedWithCustomError(
-          f.vault,
-          "ReentrancyGuardReentrantCall",
-        );
-        await expectUnchanged(armedBefore, f.vault, f.tokens, [f.alice.address]);
-        void unchanged;
+        const { f, unchanged } = await prepared(async (f) => {
+          const t = f.reentrantToken;
+          await t.mint(f.alice.address, units(2, 18));
+          await t.connect(f.alice).approve(f.vault, units(2, 18));
+          // the hook tries to withdraw alice's WETH while the deposit is in progress
+          const reenter = f.vault.interface.encodeFunctionData("withdraw", [
+            f.aliceCross,
+            await f.weth.getAddress(),
+            units(1, 18),
+            f.alice.address,
+          ]);
+          await t.arm(f.vault, reenter);
+        });
+        await expect(
+          f.vault.connect(f.alice).deposit(f.aliceCross, f.reentrantToken, units(1, 18)),
+        ).to.be.revertedWithCustomError(f.vault, "ReentrancyGuardReentrantCall");
+        await unchanged();
       });
     });
   });
