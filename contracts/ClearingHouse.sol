@@ -37,6 +37,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         uint128 maxLongOpenInterest;
         uint128 maxShortOpenInterest;
         uint64 maxPriceDeviation;
+        int128 openNotionalSum;
     }
 
     struct Position {
@@ -202,9 +203,21 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         Market storage m = _market(marketId);
         (state.fundingIndex, ) = _indexNow(m, m.oracle.price());
         state.skew = m.skew;
+        state.openNotionalSum = m.openNotionalSum;
         state.longOpenInterest = m.longOpenInterest;
         state.shortOpenInterest = m.shortOpenInterest;
         state.lastFundingTime = m.lastFundingTime;
+    }
+
+    /// @inheritdoc IClearingHouse
+    function tradersUnrealizedPnl() external view returns (int256 total) {
+        uint256 count = _marketCount;
+        for (uint256 id = 1; id <= count; ++id) {
+            Market storage m = _markets[id];
+            if (m.longOpenInterest == 0 && m.shortOpenInterest == 0 && m.openNotionalSum == 0) continue;
+            // rounded up: the reserve kept for traders is never understated
+            total += int256(m.skew).wMulCeil(m.oracle.price()) + m.openNotionalSum;
+        }
     }
 
     /// @inheritdoc IClearingHouse
@@ -250,6 +263,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
 
         _updateOpenInterest(m, marketId, oldSize, o.size);
         _updateMarketList(accountId, marketId, oldSize, o.size, mode);
+        m.openNotionalSum = (m.openNotionalSum + o.openNotional - pos.openNotional).toInt128();
         pos.size = o.size.toInt128();
         pos.openNotional = o.openNotional.toInt128();
         pos.fundingIndex = index.toInt128();

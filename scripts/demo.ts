@@ -1,7 +1,18 @@
 import hre from "hardhat";
 import { runCollateralDemo } from "../src/demo/collateralDemo";
+import { runHedgeDemo } from "../src/demo/hedgeDemo";
+import { usd } from "../src/report/format";
 
-runCollateralDemo(hre).catch((error: unknown) => {
+async function main() {
+  const { protocol } = await runCollateralDemo(hre);
+  await runHedgeDemo(hre, protocol);
+  const [pool, insurance] = await Promise.all([protocol.vault.poolBalance(), protocol.vault.insuranceFund()]);
+  const chainId = (await hre.ethers.provider.getNetwork()).chainId;
+  console.log("");
+  console.log(`Pool ${usd(pool)} | insurance fund ${usd(insurance)} | Vault ${await protocol.vault.getAddress()} on chain ${chainId}`);
+}
+
+main().catch((error: unknown) => {
   console.error(error);
   process.exitCode = 1;
 });

@@ -181,6 +181,70 @@ describe("ClearingHouse: trading", () => {
     });
   });
 
+  describe("reducing trades", () => {
+    it("an underwater account can close everything, but not cut a position so its margin ratio falls", async () => {
+      const f = await loadFixture(protocolFixture);
+      await fundUsdc(f, f.alice, f.aliceCross, 1_000);
+      await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(6), 0);
+      await f.ethFeed.updateAnswer(units(2_800, 8)); // −1,200 on 6 ETH: equity < 0
+      const before = await f.clearingHouse.accountMargin(f.aliceCross);
+      expect(before.liquidatable).to.equal(true);
+      expect(before.equity).to.be.lt(0n);
+      // halving: MM halves while equity gets more negative → ratio falls
+      await expect(f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, -E(3), 0)).to.be.revertedWithCustomError(
+        f.clearingHouse,
+        "MarginRatioWorsened",
+      );
+      // closing everything leaves no requirement: always allowed, the loss lands in the quote balance
+      await f.clearingHouse.connect(f.alice).closePosition(f.aliceCross, ETH, 0);
+      expect(await f.vault.quoteBalance(f.aliceCross)).to.be.lt(0n);
+      const after = await f.clearingHouse.accountMargin(f.aliceCross);
+      expect(after.maintenanceMargin).to.equal(0n);
+      expect(after.liquidatable).to.equal(false);
+    });
+
+    it("a liquidatable account with positive equity may de-risk: the ratio rises", async () => {
+      const f = await loadFixture(protocolFixture);
+      await fundUsdc(f, f.alice, f.aliceCross, 1_000);
+      await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(6), 0);
+      await f.ethFeed.updateAnswer(units(2_870, 8)); // −780: equity ≈ 211 < MM 430.5
+      const before = await f.clearingHouse.accountMargin(f.aliceCross);
+      expect(before.liquidatable).to.equal(true);
+      expect(before.equity).to.be.gt(0n);
+      await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, -E(3), 0);
+      const after = await f.clearingHouse.accountMargin(f.aliceCross);
+      expect(after.equity * BigInt(before.maintenanceMargin)).to.be.gte(before.equity * BigInt(after.maintenanceMargin));
+    });
+
+    it("closing one leg of a hedge is refused when the unhedged rest would be liquidatable with a lower ratio", async () => {
+      const f = await loadFixture(protocolFixture);
+      await fundUsdc(f, f.alice, f.aliceCross, 16_000);
+      // long 100 ETH vs short 100 STETH: hedged IM ≈ 6,030 instead of 29,950
+      await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(100), 0);
+      await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, STETH, -E(100), 0);
+      await f.vault.connect(f.alice).withdraw(f.aliceCross, f.usdc, units(9_500, 6), f.alice.address);
+      const before = await f.clearingHouse.accountMargin(f.aliceCross);
+      expect(before.liquidatable).to.equal(false);
+      expect(before.freeCollateral).to.be.gte(0n);
+      // without the STETH leg, the ETH leg alone needs MM 7,500 > equity ≈ 6,170
+      await expect(f.clearingHouse.connect(f.alice).closePosition(f.aliceCross, STETH, 0)).to.be.revertedWithCustomError(
+        f.clearingHouse,
+        "MarginRatioWorsened",
+      );
+      await expect(f.clearingHouse.connect(f.alice).closePosition(f.aliceCross, ETH, 0)).to.be.revertedWithCustomError(
+        f.clearingHouse,
+        "MarginRatioWorsened",
+      );
+      // halving both legs keeps the hedge and is allowed; with more collateral the rest unwinds
+      await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, -E(50), 0);
+      await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, STETH, E(50), 0);
+      await fundUsdc(f, f.alice, f.aliceCross, 2_000);
+      await f.clearingHouse.connect(f.alice).closePosition(f.aliceCross, ETH, 0);
+      await f.clearingHouse.connect(f.alice).closePosition(f.aliceCross, STETH, 0);
+      expect(await f.clearingHouse.accountMarkets(f.aliceCross)).to.deep.equal([]);
+    });
+  });
+
   describe("bad input changes nothing", () => {
     async function funded() {
       const f = await loadFixture(protocolFixture);

@@ -4,6 +4,7 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { deployLocal } from "../src/deploy/local";
 import { loadParameters } from "../src/deploy/parameters";
 import { runCollateralDemo } from "../src/demo/collateralDemo";
+import { runHedgeDemo } from "../src/demo/hedgeDemo";
 import { units } from "./shared/fixtures";
 import { expectConservation } from "./shared/ledger";
 
@@ -42,8 +43,43 @@ describe("Local deployment (ignition/modules/Protocol.ts + parameters/local.json
     expect(wbtc.cap).to.equal(units(5_000, 8));
 
     expect(await p.vault.insuranceFund()).to.equal(units(100_000, 18));
-    expect(await p.usdc.balanceOf(p.vault)).to.equal(units(100_000, 6));
+    expect(await p.vault.poolBalance()).to.equal(units(1_000_000, 18));
+    expect(await p.pool.totalAssets()).to.equal(units(1_000_000, 6));
+    expect(await p.usdc.balanceOf(p.vault)).to.equal(units(1_100_000, 6));
+    expect(await p.vault.clearingHouse()).to.equal(await p.clearingHouse.getAddress());
+    expect(await p.vault.liquidityPool()).to.equal(await p.pool.getAddress());
+    expect(await p.lens.clearingHouse()).to.equal(await p.clearingHouse.getAddress());
     await expectConservation(p.vault, [p.usdc, p.weth, p.wbtc]);
+  });
+
+  it("adds ETH-PERP, BTC-PERP and STETH-PERP with the tiers, caps and hedge offset of DESIGN §13", async () => {
+    const p = await loadFixture(localFixture);
+    const ch = p.clearingHouse;
+    expect(await ch.marketCount()).to.equal(3);
+    const expected = [
+      [p.ethOracle, 1n, units(1_000_000, 18), units(100_000, 18)],
+      [p.btcOracle, 0n, units(50_000, 18), units(5_000, 18)],
+      [p.stethOracle, 1n, units(1_000_000, 18), units(100_000, 18)],
+    ] as const;
+    for (let i = 0; i < 3; i++) {
+      const params = await ch.marketParams(i + 1);
+      const [oracle, group, skewScale, cap] = expected[i];
+      expect(params.oracle).to.equal(await oracle.getAddress());
+      expect(params.group).to.equal(group);
+      expect(params.skewScale).to.equal(skewScale);
+      expect(params.maxLongOpenInterest).to.equal(cap);
+      expect(params.maxShortOpenInterest).to.equal(cap);
+      expect(params.takerFee).to.equal(units(5, 14));
+      expect(params.maxFundingRatePerDay).to.equal(units(1, 17));
+      expect(params.maxPriceDeviation).to.equal(units(2, 17));
+      expect(params.tiers.map((t) => [t.upToNotional, t.mmRate, t.imRate])).to.deep.equal([
+        [units(1_000_000, 18), units(25, 15), units(5, 16)],
+        [units(5_000_000, 18), units(5, 16), units(10, 16)],
+        [0n, units(10, 16), units(20, 16)],
+      ]);
+    }
+    expect(await ch.groupOffset(1)).to.equal(units(8, 17));
+    expect(await ch.maxPositionsPerAccount()).to.equal(16);
   });
 
   it("reads the same numbers the module defaults to (parameters file and module agree)", async () => {
@@ -75,5 +111,12 @@ describe("Local deployment (ignition/modules/Protocol.ts + parameters/local.json
         result.after[result.accountIds.indexOf(id)].collateralValue,
       );
     }
+    // the hedge demo: long 100 ETH-PERP + short 100 STETH-PERP, cross vs two isolated accounts
+    const hedge = await runHedgeDemo(hre, result.protocol, (line) => lines.push(line));
+    // isolated: 100 × 3,000 × 5 % + 100 × 2,990 × 5 % = 15,000 + 14,950
+    expect(hedge.isolated.reduce((s, r) => s + r.initialMargin, 0n)).to.equal(units(29_950, 18));
+    // cross: 29,950 × (1 − 0.8 × 598,000 / 599,000) ≈ 6,030 (rounded up)
+    expect(hedge.cross.initialMargin).to.be.closeTo(units(6_030, 18), units(1, 18));
+    expect(lines.join("\n")).to.match(/hedging in one account saves \$23,91\d\.\d\d \(79\.\d %\)/);
   });
 });

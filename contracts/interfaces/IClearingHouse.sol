@@ -40,6 +40,7 @@ interface IClearingHouse {
     struct MarketState {
         int256 fundingIndex;
         int256 skew;
+        int256 openNotionalSum;
         uint256 longOpenInterest;
         uint256 shortOpenInterest;
         uint256 lastFundingTime;
@@ -181,6 +182,11 @@ interface IClearingHouse {
     /// @notice A market's state, with the funding index accrued to now.
     /// @param marketId The market.
     function marketState(uint256 marketId) external view returns (MarketState memory);
+
+    /// @notice What traders' open positions are worth to them now, WAD: Σ markets (skew × price +
+    ///         Σ openNotional). Positive means the pool owes traders; the pool keeps that much back
+    ///         from LP withdrawals. Pending funding is not counted.
+    function tradersUnrealizedPnl() external view returns (int256);
 
     /// @notice Number of markets (the highest id).
     function marketCount() external view returns (uint256);

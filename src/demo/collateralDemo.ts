@@ -114,8 +114,5 @@ export async function runCollateralDemo(
   const after = await readAll();
   print(collateralTable(names, after, before));
 
-  const insurance = await vault.insuranceFund();
-  print("");
-  print(`Insurance fund ${usd(insurance)} | Vault ${await vault.getAddress()} on chain ${(await hre.ethers.provider.getNetwork()).chainId}`);
   return { protocol, accountIds, before, after };
 }

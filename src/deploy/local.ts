@@ -2,10 +2,16 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import ProtocolModule from "../../ignition/modules/Protocol";
 import {
   ChainlinkOracle__factory,
+  ClearingHouse__factory,
+  LiquidityPool__factory,
+  MarginLens__factory,
   MockAggregator__factory,
   MockERC20__factory,
   Vault__factory,
   type ChainlinkOracle,
+  type ClearingHouse,
+  type LiquidityPool,
+  type MarginLens,
   type MockAggregator,
   type MockERC20,
   type Vault,
@@ -15,6 +21,9 @@ import { loadParameters } from "./parameters";
 /** The local deployment of DESIGN §13 with TypeChain types, connected to the deployer. */
 export interface LocalProtocol {
   vault: Vault;
+  clearingHouse: ClearingHouse;
+  lens: MarginLens;
+  pool: LiquidityPool;
   usdc: MockERC20;
   weth: MockERC20;
   wbtc: MockERC20;
@@ -38,6 +47,9 @@ export async function deployLocal(hre: HardhatRuntimeEnvironment): Promise<Local
   const at = async (contract: { getAddress(): Promise<string> }) => contract.getAddress();
   return {
     vault: Vault__factory.connect(await at(deployed.vault), deployer),
+    clearingHouse: ClearingHouse__factory.connect(await at(deployed.clearingHouse), deployer),
+    lens: MarginLens__factory.connect(await at(deployed.lens), deployer),
+    pool: LiquidityPool__factory.connect(await at(deployed.pool), deployer),
     usdc: MockERC20__factory.connect(await at(deployed.usdc), deployer),
     weth: MockERC20__factory.connect(await at(deployed.weth), deployer),
     wbtc: MockERC20__factory.connect(await at(deployed.wbtc), deployer),
