@@ -34,6 +34,7 @@ const config: HardhatUserConfig = {
     settings: {
       evmVersion: "cancun",
       optimizer: { enabled: true, runs: 10_000 },
+      viaIR: true,
     },
   },
   networks: {

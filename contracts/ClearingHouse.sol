@@ -5,48 +5,66 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {Guarded} from "./access/Guarded.sol";
+import {AggregatorV3Interface} from "./interfaces/AggregatorV3Interface.sol";
 import {IClearingHouse} from "./interfaces/IClearingHouse.sol";
 import {IMarginHook} from "./interfaces/IMarginHook.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {IVault} from "./interfaces/IVault.sol";
 import {FixedPointMath} from "./libraries/FixedPointMath.sol";
 import {MarginMath} from "./libraries/MarginMath.sol";
-import {MAX_TIERS, MAX_GROUPS, MAX_MARKETS, MAX_POSITIONS_PER_ACCOUNT, MAX_TAKER_FEE, MAX_FUNDING_RATE_PER_DAY, MAX_MARGIN_RATE, MAX_OFFSET, MAX_PRICE_DEVIATION, MODE_ISOLATED, PAUSE_TRADE} from "./libraries/Constants.sol";
+import {OracleLib} from "./libraries/OracleLib.sol";
+import {WAD, PPM, PPB, SECONDS_PER_DAY, SIZE_STEP, MAX_TIERS, MAX_GROUPS, MAX_MARKETS, MAX_POSITIONS_PER_ACCOUNT, MAX_TAKER_FEE, MAX_FUNDING_RATE_PER_DAY, MAX_MARGIN_RATE, MAX_OFFSET, MAX_PRICE_DEVIATION, MODE_ISOLATED, PAUSE_TRADE} from "./libraries/Constants.sol";
 
 /// @title ClearingHouse
 /// @notice Markets, positions and the cross-margin engine of Crossmargin. See {IClearingHouse}.
+/// @dev Storage is laid out for the margin check, which visits every open position of an account:
+///      per position it reads one position word, the market's config word and funding word (which
+///      also hold the first margin bracket), and the feed (called directly, see {OracleLib}). Sizes
+///      are stored in lots of SIZE_STEP (1e-8 of a base unit), so a whole position fits in one word.
+///      An account's set of markets is a bitmask kept in its Vault record, which every trade reads.
 contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardTransient {
     using SafeCast for uint256;
     using SafeCast for int256;
     using FixedPointMath for uint256;
     using FixedPointMath for int256;
 
-    /// @dev Slot 0 is all a margin check needs besides the funding slot and the tiers.
     struct Market {
-        IPriceOracle oracle;
-        uint40 lastFundingTime;
+        // word A: read by every margin check, written only by governance
+        AggregatorV3Interface feed;
+        uint24 heartbeat;
+        uint8 feedDecimals;
         uint8 group;
         uint8 tierCount;
-        int128 fundingIndex;
-        int128 skew;
-        uint128 skewScale;
-        uint64 maxFundingRatePerDay;
-        uint64 takerFee;
-        uint128 longOpenInterest;
-        uint128 shortOpenInterest;
-        uint128 maxLongOpenInterest;
-        uint128 maxShortOpenInterest;
-        uint64 maxPriceDeviation;
+        uint24 tier0MmPpm; // the first bracket's rates in millionths (all brackets live in _tiers)
+        uint24 tier0ImPpm;
+        // word B: funding (written by every trade of the market) and the first bracket's bound
+        int96 fundingIndex;
+        int64 fundingRate; // WAD per day, signed like the skew
+        uint40 lastFundingTime;
+        uint56 tier0BoundUsd; // whole USD; unused when tierCount == 1
+        // word C: open interest (lots) and Σ open notional (WAD)
+        uint64 longLots;
+        uint64 shortLots;
         int128 openNotionalSum;
+        // word D: trading parameters and open-interest caps, read by every trade
+        uint64 skewScaleLots;
+        uint32 takerFeePpb; // billionths
+        uint32 maxFundingRatePpb; // billionths per day
+        uint64 maxLongLots;
+        uint64 maxShortLots;
+        // word E: circuit breaker
+        uint64 maxPriceDeviation;
     }
 
+    /// @dev One word: size in lots, open notional and the funding index last settled at (both WAD).
     struct Position {
-        int128 size;
-        int128 openNotional;
-        int128 fundingIndex;
+        int64 lots;
+        int96 openNotional;
+        int96 fundingIndex;
     }
 
-    /// @dev A hypothetical trade applied inside a margin computation (previews and checks).
+    /// @dev A trade applied to a position (also a hypothetical one, for previews): its results and
+    ///      the position after it. The override's funding is settled to now.
     struct Override {
         uint256 marketId;
         int256 size;
@@ -58,16 +76,28 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         uint256 fee;
     }
 
+    /// @dev Running sums of a margin computation; group sums are indexed by group id (1..8).
+    struct Sums {
+        int256 equity;
+        uint256 mm;
+        uint256 im;
+        uint256 groupsSeen; // bitmask
+        uint256[MAX_GROUPS + 1] groupMm;
+        uint256[MAX_GROUPS + 1] groupIm;
+        uint256[MAX_GROUPS + 1] gross;
+        int256[MAX_GROUPS + 1] net;
+    }
+
     IVault private immutable _VAULT;
 
+    // First: packs into the guardian's word, which every trade reads for the pause flags.
+    uint8 private _maxPositions = uint8(MAX_POSITIONS_PER_ACCOUNT);
     uint256 private _marketCount;
-    uint256 private _maxPositions = MAX_POSITIONS_PER_ACCOUNT;
     mapping(uint256 marketId => Market) private _markets;
+    mapping(uint256 marketId => address) private _oracles; // the adapter each market was configured with
     mapping(uint256 marketId => MarginMath.Tier[MAX_TIERS]) private _tiers;
     mapping(uint8 group => uint256) private _groupOffsets;
     mapping(uint256 accountId => mapping(uint256 marketId => Position)) private _positions;
-    /// @dev Packed list of the account's market ids: byte 0 = count, bytes 1..16 = ids.
-    mapping(uint256 accountId => uint256) private _accountMarkets;
 
     /// @param vault_ The Vault holding collateral and quote balances.
     /// @param owner_ Governance (Ownable2Step).
@@ -95,9 +125,9 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         uint256 marketId,
         uint256 priceLimit
     ) external nonReentrant whenNotPaused(PAUSE_TRADE) {
-        int256 size = _positions[accountId][marketId].size;
-        if (size == 0) revert NoPosition(accountId, marketId);
-        _trade(accountId, marketId, -size, priceLimit);
+        int256 lots = _positions[accountId][marketId].lots;
+        if (lots == 0) revert NoPosition(accountId, marketId);
+        _trade(accountId, marketId, -lots * int256(SIZE_STEP), priceLimit);
     }
 
     /* GOVERNANCE */
@@ -113,7 +143,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
     /// @inheritdoc IClearingHouse
     function setMarketParams(uint256 marketId, MarketParams calldata params) external onlyOwner {
         Market storage m = _market(marketId);
-        _accrue(m, m.oracle.price());
+        _accrue(m, _price(m));
         _configure(marketId, params);
     }
 
@@ -127,16 +157,12 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
     /// @inheritdoc IClearingHouse
     function setMaxPositionsPerAccount(uint256 maxPositions) external onlyOwner {
         if (maxPositions == 0 || maxPositions > MAX_POSITIONS_PER_ACCOUNT) revert InvalidMaxPositions(maxPositions);
-        _maxPositions = maxPositions;
+        // cannot truncate: at most MAX_POSITIONS_PER_ACCOUNT (16)
+        _maxPositions = uint8(maxPositions);
         emit MaxPositionsPerAccountSet(maxPositions);
     }
 
     /* MARGIN HOOK */
-
-    /// @inheritdoc IMarginHook
-    function hasPositions(uint256 accountId) external view returns (bool) {
-        return _accountMarkets[accountId] & 0xff != 0;
-    }
 
     /// @inheritdoc IMarginHook
     function freeCollateral(uint256 accountId) external view returns (int256) {
@@ -147,8 +173,8 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
 
     /// @inheritdoc IClearingHouse
     function positionOf(uint256 accountId, uint256 marketId) external view returns (int256 size, int256 openNotional) {
-        Position storage p = _positions[accountId][marketId];
-        return (p.size, p.openNotional);
+        Position memory p = _positions[accountId][marketId];
+        return (int256(p.lots) * int256(SIZE_STEP), p.openNotional);
     }
 
     /// @inheritdoc IClearingHouse
@@ -158,9 +184,12 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
 
     /// @inheritdoc IClearingHouse
     function accountMarkets(uint256 accountId) external view returns (uint256[] memory ids) {
-        uint256 packed = _accountMarkets[accountId];
-        ids = new uint256[](packed & 0xff);
-        for (uint256 i; i < ids.length; ++i) ids[i] = (packed >> (8 * (i + 1))) & 0xff;
+        uint256 mask = _VAULT.marketMask(accountId);
+        ids = new uint256[](_popcount(mask));
+        uint256 n;
+        for (uint256 id = 1; mask >> id != 0; ++id) {
+            if ((mask >> id) & 1 != 0) ids[n++] = id;
+        }
     }
 
     /// @inheritdoc IClearingHouse
@@ -174,11 +203,17 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         uint256 marketId,
         int256 sizeDelta
     ) external view returns (AccountMargin memory margin, uint256 fillPrice, uint256 fee) {
-        if (sizeDelta == 0) revert ZeroSize();
+        _checkSize(sizeDelta);
         Market storage m = _market(marketId);
-        uint256 price = m.oracle.price();
-        (int256 index, ) = _indexNow(m, price);
-        Override memory o = _applied(_positions[accountId][marketId], m, marketId, sizeDelta, price, index);
+        uint256 price = _price(m);
+        Override memory o = _applied(
+            _positions[accountId][marketId],
+            m,
+            marketId,
+            sizeDelta,
+            price,
+            _indexNow(m, price)
+        );
         margin = _margin(accountId, o);
         (fillPrice, fee) = (o.fill, o.fee);
     }
@@ -186,13 +221,13 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
     /// @inheritdoc IClearingHouse
     function marketParams(uint256 marketId) external view returns (MarketParams memory params) {
         Market storage m = _market(marketId);
-        params.oracle = address(m.oracle);
+        params.oracle = _oracles[marketId];
         params.group = m.group;
-        params.skewScale = m.skewScale;
-        params.takerFee = m.takerFee;
-        params.maxFundingRatePerDay = m.maxFundingRatePerDay;
-        params.maxLongOpenInterest = m.maxLongOpenInterest;
-        params.maxShortOpenInterest = m.maxShortOpenInterest;
+        params.skewScale = uint128(m.skewScaleLots) * uint128(SIZE_STEP);
+        params.takerFee = uint64(m.takerFeePpb) * uint64(PPB);
+        params.maxFundingRatePerDay = uint64(m.maxFundingRatePpb) * uint64(PPB);
+        params.maxLongOpenInterest = uint128(m.maxLongLots) * uint128(SIZE_STEP);
+        params.maxShortOpenInterest = uint128(m.maxShortLots) * uint128(SIZE_STEP);
         params.maxPriceDeviation = m.maxPriceDeviation;
         params.tiers = new MarginMath.Tier[](m.tierCount);
         for (uint256 i; i < m.tierCount; ++i) params.tiers[i] = _tiers[marketId][i];
@@ -201,11 +236,12 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
     /// @inheritdoc IClearingHouse
     function marketState(uint256 marketId) external view returns (MarketState memory state) {
         Market storage m = _market(marketId);
-        (state.fundingIndex, ) = _indexNow(m, m.oracle.price());
-        state.skew = m.skew;
+        state.fundingIndex = _indexNow(m, _price(m));
+        state.fundingRate = m.fundingRate;
+        state.skew = _skew(m);
         state.openNotionalSum = m.openNotionalSum;
-        state.longOpenInterest = m.longOpenInterest;
-        state.shortOpenInterest = m.shortOpenInterest;
+        state.longOpenInterest = uint256(m.longLots) * SIZE_STEP;
+        state.shortOpenInterest = uint256(m.shortLots) * SIZE_STEP;
         state.lastFundingTime = m.lastFundingTime;
     }
 
@@ -214,9 +250,9 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         uint256 count = _marketCount;
         for (uint256 id = 1; id <= count; ++id) {
             Market storage m = _markets[id];
-            if (m.longOpenInterest == 0 && m.shortOpenInterest == 0 && m.openNotionalSum == 0) continue;
+            if (m.longLots == 0 && m.shortLots == 0 && m.openNotionalSum == 0) continue;
             // rounded up: the reserve kept for traders is never understated
-            total += int256(m.skew).wMulCeil(m.oracle.price()) + m.openNotionalSum;
+            total += _skew(m).wMulCeil(_price(m)) + m.openNotionalSum;
         }
     }
 
@@ -243,13 +279,13 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
     /* INTERNAL: TRADING */
 
     function _trade(uint256 accountId, uint256 marketId, int256 sizeDelta, uint256 priceLimit) private {
-        if (sizeDelta == 0) revert ZeroSize();
-        uint8 mode = _VAULT.requireAuthorized(accountId, msg.sender);
+        _checkSize(sizeDelta);
+        (uint8 mode, uint256 mask) = _VAULT.requireAuthorized(accountId, msg.sender);
         Market storage m = _market(marketId);
-        uint256 price = m.oracle.price();
+        uint256 price = _price(m);
         int256 index = _accrue(m, price);
         Position storage pos = _positions[accountId][marketId];
-        int256 oldSize = pos.size;
+        int256 oldSize = int256(pos.lots) * int256(SIZE_STEP);
 
         Override memory o = _applied(pos, m, marketId, sizeDelta, price, index);
         if (priceLimit != 0 && (sizeDelta > 0 ? o.fill > priceLimit : o.fill < priceLimit)) {
@@ -261,15 +297,14 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         AccountMargin memory before;
         if (!increases) before = _margin(accountId, _noOverride());
 
-        _updateOpenInterest(m, marketId, oldSize, o.size);
-        _updateMarketList(accountId, marketId, oldSize, o.size, mode);
-        m.openNotionalSum = (m.openNotionalSum + o.openNotional - pos.openNotional).toInt128();
-        pos.size = o.size.toInt128();
-        pos.openNotional = o.openNotional.toInt128();
-        pos.fundingIndex = index.toInt128();
-        _VAULT.settlePnl(accountId, o.quoteDelta);
+        _updateMarket(m, marketId, oldSize, o, pos.openNotional);
+        mask = _updatedMask(accountId, marketId, mask, oldSize, o.size, mode);
+        pos.lots = int64(o.size / int256(SIZE_STEP));
+        pos.openNotional = SafeCast.toInt96(o.openNotional);
+        pos.fundingIndex = SafeCast.toInt96(index);
+        int256 collateral = _VAULT.settleTrade(accountId, o.quoteDelta, mask);
 
-        _checkMargin(accountId, increases, before);
+        _checkMargin(accountId, increases, before, _marginOf(accountId, collateral, mask, _noOverride()));
         emit PositionChanged(
             accountId,
             marketId,
@@ -286,8 +321,12 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
 
     /// @dev Increasing exposure needs free collateral ≥ 0. Reducing is allowed unless the account
     ///      ends liquidatable with a lower margin ratio (equity / MM) than `before`.
-    function _checkMargin(uint256 accountId, bool increases, AccountMargin memory before) private view {
-        AccountMargin memory after_ = _margin(accountId, _noOverride());
+    function _checkMargin(
+        uint256 accountId,
+        bool increases,
+        AccountMargin memory before,
+        AccountMargin memory after_
+    ) private pure {
         if (increases) {
             if (after_.freeCollateral < 0) revert InsufficientMargin(accountId, after_.freeCollateral);
         } else if (after_.liquidatable) {
@@ -309,91 +348,95 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         uint256 price,
         int256 index
     ) private view returns (Override memory o) {
-        o.fill = MarginMath.fillPrice(price, m.skew, sizeDelta, m.skewScale);
-        o.fee = MarginMath.takerFee(sizeDelta, o.fill, m.takerFee);
-        int256 oldSize = pos.size;
-        o.funding = MarginMath.pendingFunding(oldSize, index, pos.fundingIndex);
-        (o.size, o.openNotional, o.realized) = MarginMath.applyTrade(oldSize, pos.openNotional, sizeDelta, o.fill);
+        o.fill = MarginMath.fillPrice(price, _skew(m), sizeDelta, uint256(m.skewScaleLots) * SIZE_STEP);
+        o.fee = MarginMath.takerFee(sizeDelta, o.fill, uint256(m.takerFeePpb) * PPB);
+        Position memory p = pos;
+        int256 oldSize = int256(p.lots) * int256(SIZE_STEP);
+        o.funding = MarginMath.pendingFunding(oldSize, index, p.fundingIndex);
+        (o.size, o.openNotional, o.realized) = MarginMath.applyTrade(oldSize, p.openNotional, sizeDelta, o.fill);
         o.marketId = marketId;
         o.quoteDelta = o.realized - o.funding - o.fee.toInt256();
     }
 
-    function _updateOpenInterest(Market storage m, uint256 marketId, int256 oldSize, int256 newSize) private {
-        uint256 longOi = m.longOpenInterest;
-        uint256 shortOi = m.shortOpenInterest;
-        if (oldSize > 0) longOi -= uint256(oldSize);
-        else shortOi -= uint256(-oldSize);
-        if (newSize > 0) {
-            longOi += uint256(newSize);
-            if (longOi > m.maxLongOpenInterest && longOi > m.longOpenInterest) {
-                revert OpenInterestCapExceeded(marketId, true, m.maxLongOpenInterest, longOi);
+    /// @dev Open interest, Σ open notional and the funding rate after a trade; caps apply to a side
+    ///      only when it grows.
+    function _updateMarket(
+        Market storage m,
+        uint256 marketId,
+        int256 oldSize,
+        Override memory o,
+        int256 oldOpenNotional
+    ) private {
+        uint256 longLots = m.longLots;
+        uint256 shortLots = m.shortLots;
+        uint256 oldLots = oldSize.abs() / SIZE_STEP;
+        uint256 newLots = o.size.abs() / SIZE_STEP;
+        if (oldSize > 0) longLots -= oldLots;
+        else shortLots -= oldLots;
+        if (o.size > 0) {
+            longLots += newLots;
+            if (longLots > m.maxLongLots && longLots > m.longLots) {
+                revert OpenInterestCapExceeded(marketId, true, m.maxLongLots * SIZE_STEP, longLots * SIZE_STEP);
             }
         } else {
-            shortOi += uint256(-newSize);
-            if (shortOi > m.maxShortOpenInterest && shortOi > m.shortOpenInterest) {
-                revert OpenInterestCapExceeded(marketId, false, m.maxShortOpenInterest, shortOi);
+            shortLots += newLots;
+            if (shortLots > m.maxShortLots && shortLots > m.shortLots) {
+                revert OpenInterestCapExceeded(marketId, false, m.maxShortLots * SIZE_STEP, shortLots * SIZE_STEP);
             }
         }
-        // cannot truncate: each side is below its uint128 cap or did not grow
-        m.longOpenInterest = uint128(longOi);
-        m.shortOpenInterest = uint128(shortOi);
-        m.skew = (longOi.toInt256() - shortOi.toInt256()).toInt128();
+        // cannot truncate: each side is at most its uint64 cap, or did not grow
+        m.longLots = uint64(longLots);
+        m.shortLots = uint64(shortLots);
+        m.openNotionalSum = (m.openNotionalSum + o.openNotional - oldOpenNotional).toInt128();
+        m.fundingRate = _rate(m).toInt64();
     }
 
-    function _updateMarketList(
+    /// @dev The account's market bitmask after the trade; opening a market checks the limits.
+    function _updatedMask(
         uint256 accountId,
         uint256 marketId,
+        uint256 mask,
         int256 oldSize,
         int256 newSize,
         uint8 mode
-    ) private {
-        if ((oldSize == 0) == (newSize == 0)) return;
-        uint256 packed = _accountMarkets[accountId];
-        uint256 count = packed & 0xff;
-        if (oldSize == 0) {
-            if (mode == MODE_ISOLATED && count != 0) {
-                revert IsolatedAccountMarketLimit(accountId, (packed >> 8) & 0xff);
-            }
-            if (count >= _maxPositions) revert TooManyPositions(accountId, _maxPositions);
-            packed |= marketId << (8 * (count + 1));
-            _accountMarkets[accountId] = packed + 1;
-            return;
-        }
-        // remove: move the last id into the removed slot
-        for (uint256 i = 1; i <= count; ++i) {
-            if ((packed >> (8 * i)) & 0xff == marketId) {
-                uint256 lastId = (packed >> (8 * count)) & 0xff;
-                packed &= ~(uint256(0xff) << (8 * count));
-                packed = (packed & ~(uint256(0xff) << (8 * i))) | (lastId << (8 * i));
-                _accountMarkets[accountId] = packed - 1;
-                return;
-            }
-        }
+    ) private view returns (uint256) {
+        if (newSize == 0) return mask & ~(1 << marketId);
+        if (oldSize != 0) return mask;
+        if (mode == MODE_ISOLATED && mask != 0) revert IsolatedAccountMarketLimit(accountId, _lowestId(mask));
+        uint256 max = _maxPositions;
+        if (_popcount(mask) >= max) revert TooManyPositions(accountId, max);
+        return mask | (1 << marketId);
     }
 
-    /* INTERNAL: FUNDING */
+    function _checkSize(int256 sizeDelta) private pure {
+        if (sizeDelta == 0) revert ZeroSize();
+        if (sizeDelta % int256(SIZE_STEP) != 0) revert InvalidSizeStep(sizeDelta);
+    }
+
+    /* INTERNAL: PRICE AND FUNDING */
+
+    function _price(Market storage m) private view returns (uint256) {
+        return OracleLib.read(m.feed, m.heartbeat, m.feedDecimals);
+    }
+
+    function _skew(Market storage m) private view returns (int256) {
+        return (int256(uint256(m.longLots)) - int256(uint256(m.shortLots))) * int256(SIZE_STEP);
+    }
+
+    function _rate(Market storage m) private view returns (int256) {
+        return
+            MarginMath.fundingRate(_skew(m), uint256(m.skewScaleLots) * SIZE_STEP, uint256(m.maxFundingRatePpb) * PPB);
+    }
 
     /// @dev Accrues the market's funding index to now at `price`; returns the new index.
     function _accrue(Market storage m, uint256 price) private returns (int256 index) {
-        bool changed;
-        (index, changed) = _indexNow(m, price);
-        if (changed) m.fundingIndex = index.toInt128();
+        index = _indexNow(m, price);
+        m.fundingIndex = index.toInt96();
         m.lastFundingTime = uint40(block.timestamp);
     }
 
-    function _indexNow(Market storage m, uint256 price) private view returns (int256 index, bool changed) {
-        index = m.fundingIndex;
-        int256 delta = MarginMath.fundingIndexDelta(
-            m.skew,
-            m.skewScale,
-            m.maxFundingRatePerDay,
-            price,
-            block.timestamp - m.lastFundingTime
-        );
-        if (delta != 0) {
-            index += delta;
-            changed = true;
-        }
+    function _indexNow(Market storage m, uint256 price) private view returns (int256) {
+        return m.fundingIndex + MarginMath.fundingIndexDelta(m.fundingRate, price, block.timestamp - m.lastFundingTime);
     }
 
     /* INTERNAL: MARGIN */
@@ -402,44 +445,38 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         return o; // marketId 0 never exists
     }
 
-    /// @dev Running sums of a margin computation; group sums are indexed by group id (1..8).
-    struct Sums {
-        int256 equity;
-        uint256 mm;
-        uint256 im;
-        uint256[MAX_GROUPS + 1] groupMm;
-        uint256[MAX_GROUPS + 1] groupIm;
-        uint256[MAX_GROUPS + 1] gross;
-        int256[MAX_GROUPS + 1] net;
+    /// @dev Equity, MM and IM of an account (with `o` applied), funding accrued to now.
+    function _margin(uint256 accountId, Override memory o) private view returns (AccountMargin memory) {
+        (int256 collateral, uint256 mask) = _VAULT.marginInputs(accountId);
+        return _marginOf(accountId, collateral, mask, o);
     }
 
-    /// @dev Equity, MM and IM of an account (with `o` applied), funding accrued to now.
-    function _margin(uint256 accountId, Override memory o) private view returns (AccountMargin memory r) {
-        int256 collateral = _VAULT.collateralValue(accountId) + o.quoteDelta;
+    /// @dev `_margin` from the Vault's figures: collateral value and market bitmask.
+    function _marginOf(
+        uint256 accountId,
+        int256 collateral,
+        uint256 mask,
+        Override memory o
+    ) private view returns (AccountMargin memory r) {
+        collateral += o.quoteDelta;
+        if (o.marketId != 0) mask |= 1 << o.marketId;
         Sums memory s;
         s.equity = collateral;
-        uint256 packed = _accountMarkets[accountId];
-        uint256 count = packed & 0xff;
-        bool overrideSeen = o.marketId == 0;
-        for (uint256 i = 1; i <= count; ++i) {
-            uint256 marketId = (packed >> (8 * i)) & 0xff;
-            if (marketId == o.marketId) {
-                overrideSeen = true;
-                _addPosition(s, marketId, o.size, o.openNotional, 0, true);
+        for (uint256 id = 1; mask >> id != 0; ++id) {
+            if ((mask >> id) & 1 == 0) continue;
+            if (id == o.marketId) {
+                _addPosition(s, id, o.size, o.openNotional, 0, true);
             } else {
-                Position storage p = _positions[accountId][marketId];
-                _addPosition(s, marketId, p.size, p.openNotional, p.fundingIndex, false);
+                Position memory p = _positions[accountId][id];
+                _addPosition(s, id, int256(p.lots) * int256(SIZE_STEP), p.openNotional, p.fundingIndex, false);
             }
         }
-        if (!overrideSeen) _addPosition(s, o.marketId, o.size, o.openNotional, 0, true);
-
-        for (uint8 g = 1; g <= MAX_GROUPS; ++g) {
-            uint256 gross = s.gross[g];
-            if (gross == 0) continue;
-            uint256 offset = _groupOffsets[g];
+        for (uint256 seen = s.groupsSeen; seen != 0; seen &= seen - 1) {
+            uint256 g = _lowestId(seen);
+            uint256 offset = _groupOffsets[uint8(g)];
             uint256 netAbs = s.net[g].abs();
-            s.mm += MarginMath.groupRequirement(s.groupMm[g], gross, netAbs, offset);
-            s.im += MarginMath.groupRequirement(s.groupIm[g], gross, netAbs, offset);
+            s.mm += MarginMath.groupRequirement(s.groupMm[g], s.gross[g], netAbs, offset);
+            s.im += MarginMath.groupRequirement(s.groupIm[g], s.gross[g], netAbs, offset);
         }
         r.collateralValue = collateral;
         r.equity = s.equity;
@@ -451,6 +488,10 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
 
     /// @dev Adds one position's PnL, funding and requirements to the sums. `settled`: its funding
     ///      was settled to now by the hypothetical trade, so nothing is pending.
+    ///      This is the hot loop of every margin check, so it reads the market's two words raw and
+    ///      inlines MarginMath.unrealizedPnl, pendingFunding, fundingIndexDelta and notional with the
+    ///      same rounding (the differential tests hold them equal). No product can overflow: |size|
+    ///      < 2^97 (int64 lots), price ≤ 2^128 (OracleLib), |index|, |openNotional| < 2^96, |rate| < 2^63.
     function _addPosition(
         Sums memory s,
         uint256 marketId,
@@ -461,42 +502,108 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
     ) private view {
         if (size == 0) return;
         Market storage m = _markets[marketId];
-        uint256 price = m.oracle.price();
-        s.equity += MarginMath.unrealizedPnl(size, openNotional, price);
-        if (!settled) {
-            (int256 index, ) = _indexNow(m, price);
-            s.equity -= MarginMath.pendingFunding(size, index, entryIndex);
+        uint256 wordA;
+        uint256 wordB;
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            wordA := sload(m.slot)
+            wordB := sload(add(m.slot, 1))
         }
-        uint256 n = MarginMath.notional(size, price);
-        (uint256 mmPart, uint256 imPart) = _tiered(marketId, m.tierCount, n);
-        uint8 g = m.group;
+        uint256 price = OracleLib.read(
+            AggregatorV3Interface(address(uint160(wordA))),
+            uint24(wordA >> 160),
+            uint8(wordA >> 184)
+        );
+        uint256 n;
+        unchecked {
+            uint256 absSize = size >= 0 ? uint256(size) : uint256(-size);
+            uint256 product = absSize * price;
+            uint256 down = product / WAD;
+            uint256 up = down * WAD == product ? down : down + 1;
+            n = up; // notional, rounded up
+            // unrealized PnL, rounded toward −∞
+            s.equity += (size >= 0 ? int256(down) : -int256(up)) + openNotional;
+            if (!settled) {
+                int256 rate = int64(uint64(wordB >> 96));
+                int256 index = int96(uint96(wordB));
+                uint256 elapsed = block.timestamp - uint40(wordB >> 160);
+                if (rate != 0 && elapsed != 0) {
+                    uint256 perDay = ((rate >= 0 ? uint256(rate) : uint256(-rate)) * price) / WAD;
+                    int256 delta = int256((perDay * elapsed) / SECONDS_PER_DAY);
+                    index += rate > 0 ? delta : -delta;
+                }
+                // pending funding, rounded toward +∞
+                int256 diff = index - entryIndex;
+                uint256 fundingProduct = (diff >= 0 ? uint256(diff) : uint256(-diff)) * absSize;
+                uint256 fundingDown = fundingProduct / WAD;
+                s.equity -= (size >= 0) == (diff >= 0)
+                    ? int256(fundingDown * WAD == fundingProduct ? fundingDown : fundingDown + 1)
+                    : -int256(fundingDown);
+            }
+        }
+        (uint256 mmPart, uint256 imPart) = _tiered(wordA, wordB, marketId, n);
+        uint256 g = uint8(wordA >> 192);
         if (g == 0) {
             s.mm += mmPart;
             s.im += imPart;
         } else {
+            s.groupsSeen |= 1 << g;
             s.groupMm[g] += mmPart;
             s.groupIm[g] += imPart;
             s.gross[g] += n;
-            s.net[g] += size > 0 ? n.toInt256() : -n.toInt256();
+            s.net[g] += size > 0 ? int256(n) : -int256(n);
         }
     }
 
-    function _tiered(uint256 marketId, uint256 tierCount, uint256 n) private view returns (uint256 mm, uint256 im) {
-        uint256 lower;
-        for (uint256 i; i < tierCount && n > lower; ++i) {
+    /// @dev MarginMath.tieredRequirement, MM and IM in one pass. The first bracket comes from the
+    ///      market's two words (rates at bits 208 and 232 of word A, bound at bit 200 of word B);
+    ///      the others are read only when the notional reaches them.
+    function _tiered(
+        uint256 wordA,
+        uint256 wordB,
+        uint256 marketId,
+        uint256 n
+    ) private view returns (uint256 mm, uint256 im) {
+        uint256 count = uint8(wordA >> 200);
+        uint256 bound = count == 1 ? n : uint256(uint56(wordB >> 200)) * WAD;
+        uint256 upper = n < bound ? n : bound;
+        mm = upper.wMulUp(uint256(uint24(wordA >> 208)) * PPM);
+        im = upper.wMulUp(uint256(uint24(wordA >> 232)) * PPM);
+        uint256 lower = upper;
+        for (uint256 i = 1; i < count && n > lower; ++i) {
             MarginMath.Tier storage t = _tiers[marketId][i];
-            uint256 upper = i == tierCount - 1 || n < t.upToNotional ? n : t.upToNotional;
+            upper = i == count - 1 || n < t.upToNotional ? n : t.upToNotional;
             mm += (upper - lower).wMulUp(t.mmRate);
             im += (upper - lower).wMulUp(t.imRate);
             lower = upper;
         }
     }
 
+    /// @dev Index of the lowest set bit (x ≠ 0).
+    function _lowestId(uint256 x) private pure returns (uint256 id) {
+        while ((x >> id) & 1 == 0) ++id;
+    }
+
+    function _popcount(uint256 x) private pure returns (uint256 n) {
+        for (; x != 0; x &= x - 1) ++n;
+    }
+
     /* INTERNAL: CONFIGURATION */
 
     function _market(uint256 marketId) private view returns (Market storage m) {
         m = _markets[marketId];
-        if (address(m.oracle) == address(0)) revert UnknownMarket(marketId);
+        if (address(m.feed) == address(0)) revert UnknownMarket(marketId);
+    }
+
+    function _ppb(uint256 wad, bytes32 field) private pure returns (uint32) {
+        // cannot truncate: callers bound wad to at most 1e18 = 1e9 billionths < 2^32
+        if (wad % PPB != 0) revert InvalidMarketParam(field);
+        return uint32(wad / PPB);
+    }
+
+    function _lots(uint256 wad, bytes32 field) private pure returns (uint64) {
+        if (wad % SIZE_STEP != 0 || wad / SIZE_STEP > type(uint64).max) revert InvalidMarketParam(field);
+        return uint64(wad / SIZE_STEP);
     }
 
     function _configure(uint256 marketId, MarketParams calldata p) private {
@@ -508,29 +615,49 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         if (p.maxPriceDeviation == 0 || p.maxPriceDeviation > MAX_PRICE_DEVIATION) {
             revert InvalidMarketParam("maxPriceDeviation");
         }
-        uint256 n = p.tiers.length;
+        _configureTiers(marketId, p.tiers);
+        // The market reads the adapter's feed directly, with the adapter's heartbeat and scaling.
+        IPriceOracle adapter = IPriceOracle(p.oracle);
+        Market storage m = _markets[marketId];
+        m.feed = AggregatorV3Interface(adapter.feed());
+        m.heartbeat = adapter.heartbeat().toUint24();
+        m.feedDecimals = adapter.feedDecimals();
+        m.group = p.group;
+        m.tierCount = uint8(p.tiers.length);
+        // cannot truncate: _configureTiers checked rates in whole millionths ≤ 100 % and the bound
+        m.tier0MmPpm = uint24(p.tiers[0].mmRate / PPM);
+        m.tier0ImPpm = uint24(p.tiers[0].imRate / PPM);
+        m.tier0BoundUsd = uint56(p.tiers[0].upToNotional / WAD);
+        m.skewScaleLots = _lots(p.skewScale, "skewScale");
+        m.takerFeePpb = _ppb(p.takerFee, "takerFee");
+        m.maxFundingRatePpb = _ppb(p.maxFundingRatePerDay, "maxFundingRatePerDay");
+        m.maxPriceDeviation = p.maxPriceDeviation;
+        m.maxLongLots = _lots(p.maxLongOpenInterest, "maxLongOpenInterest");
+        m.maxShortLots = _lots(p.maxShortOpenInterest, "maxShortOpenInterest");
+        m.fundingRate = _rate(m).toInt64();
+        _oracles[marketId] = p.oracle;
+        emit MarketConfigured(marketId, p);
+    }
+
+    function _configureTiers(uint256 marketId, MarginMath.Tier[] calldata tiers) private {
+        uint256 n = tiers.length;
         if (n == 0 || n > MAX_TIERS) revert InvalidMarketParam("tiers");
         for (uint256 i; i < n; ++i) {
-            MarginMath.Tier calldata t = p.tiers[i];
-            if (t.mmRate == 0 || t.mmRate >= t.imRate || t.imRate > MAX_MARGIN_RATE)
+            MarginMath.Tier calldata t = tiers[i];
+            if (t.mmRate == 0 || t.mmRate >= t.imRate || t.imRate > MAX_MARGIN_RATE) {
                 revert InvalidMarketParam("tierRates");
+            }
+            // rates in whole millionths, bounds in whole dollars: the first bracket is packed
+            if (t.mmRate % PPM != 0 || t.imRate % PPM != 0) revert InvalidMarketParam("tierRates");
+            if (t.upToNotional % WAD != 0 || t.upToNotional / WAD > type(uint56).max) {
+                revert InvalidMarketParam("tierBounds");
+            }
             if (i > 0) {
-                MarginMath.Tier calldata prev = p.tiers[i - 1];
+                MarginMath.Tier calldata prev = tiers[i - 1];
                 if (t.mmRate < prev.mmRate || t.imRate < prev.imRate) revert InvalidMarketParam("tierRates");
                 if (i < n - 1 && t.upToNotional <= prev.upToNotional) revert InvalidMarketParam("tierBounds");
             } else if (n > 1 && t.upToNotional == 0) revert InvalidMarketParam("tierBounds");
             _tiers[marketId][i] = t;
         }
-        Market storage m = _markets[marketId];
-        m.oracle = IPriceOracle(p.oracle);
-        m.group = p.group;
-        m.tierCount = uint8(n);
-        m.skewScale = p.skewScale;
-        m.takerFee = p.takerFee;
-        m.maxFundingRatePerDay = p.maxFundingRatePerDay;
-        m.maxLongOpenInterest = p.maxLongOpenInterest;
-        m.maxShortOpenInterest = p.maxShortOpenInterest;
-        m.maxPriceDeviation = p.maxPriceDeviation;
-        emit MarketConfigured(marketId, p);
     }
 }

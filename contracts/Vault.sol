@@ -23,22 +23,26 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
     using SafeCast for int256;
     using FixedPointMath for uint256;
 
-    /// @dev One slot per account: owner, mode and the bitmask of non-settlement tokens it holds,
-    ///      so a valuation loops only over tokens with a balance.
+    /// @dev Two words per account. The second holds what every trade and valuation needs: the
+    ///      quote balance (WAD), the bitmask of markets with positions (kept by the ClearingHouse),
+    ///      the bitmask of non-settlement tokens held (a valuation loops only over those), the mode.
     struct Account {
         address owner;
-        uint8 mode;
+        int128 quoteBalance;
+        uint72 marketMask;
         uint16 tokenMask;
+        uint8 mode;
     }
 
     address private immutable _SETTLEMENT;
     uint8 private immutable _SETTLEMENT_DECIMALS;
 
+    // The ClearingHouse and the pool ledger share a word: every settlement reads and writes both.
     address private _clearingHouse;
+    int96 private _poolBalance; // WAD
     address private _pool;
     uint256 private _accountCount;
 
-    int256 private _poolBalance; // WAD
     uint256 private _insuranceFund; // WAD
     uint256 private _feeBalance; // WAD
 
@@ -47,7 +51,6 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
     mapping(address token => uint256) private _insuranceTokens;
 
     mapping(uint256 accountId => Account) private _accounts;
-    mapping(uint256 accountId => int256) private _quoteBalances; // WAD
     mapping(uint256 accountId => mapping(address token => uint256)) private _balances;
     mapping(uint256 accountId => mapping(address operator => bool)) private _operators;
 
@@ -73,7 +76,7 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
     function createAccount(uint8 mode) external returns (uint256 accountId) {
         if (mode > MODE_ISOLATED) revert InvalidMarginMode(mode);
         accountId = ++_accountCount;
-        _accounts[accountId] = Account({owner: msg.sender, mode: mode, tokenMask: 0});
+        _accounts[accountId] = Account({owner: msg.sender, quoteBalance: 0, marketMask: 0, tokenMask: 0, mode: mode});
         emit AccountCreated(accountId, msg.sender, mode);
     }
 
@@ -96,7 +99,7 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
         if (amount == 0) revert ZeroAmount();
         Account storage account = _existing(accountId);
         if (token == _SETTLEMENT) {
-            _quoteBalances[accountId] += amount.toWad(_SETTLEMENT_DECIMALS).toInt256();
+            _addQuote(account, amount.toWad(_SETTLEMENT_DECIMALS).toInt256());
         } else {
             CollateralConfig storage config = _collateral[token];
             if (!config.listed) revert UnsupportedToken(token);
@@ -148,7 +151,7 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
         if (from.owner != to.owner) revert AccountOwnerMismatch(fromId, toId);
         if (token == _SETTLEMENT) {
             _debitQuote(fromId, amount);
-            _quoteBalances[toId] += amount.toWad(_SETTLEMENT_DECIMALS).toInt256();
+            _addQuote(to, amount.toWad(_SETTLEMENT_DECIMALS).toInt256());
         } else {
             CollateralConfig storage config = _collateral[token];
             _debit(from, fromId, token, config, amount);
@@ -161,11 +164,15 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
     /* SETTLEMENT */
 
     /// @inheritdoc IVault
-    function settlePnl(uint256 accountId, int256 amount) external {
+    function settleTrade(uint256 accountId, int256 amount, uint256 mask) external returns (int256 collateral) {
         if (msg.sender != _clearingHouse) revert NotClearingHouse(msg.sender);
+        Account storage account = _accounts[accountId];
         // A pure transfer between two ledgers: Σ quoteBalance + pool is unchanged.
-        _quoteBalances[accountId] += amount;
-        _poolBalance -= amount;
+        if (amount != 0) _poolBalance = (_poolBalance - amount).toInt96();
+        // one write of the account's second word: quote balance and market mask together
+        // cannot truncate: the ClearingHouse numbers markets below 72
+        (account.quoteBalance, account.marketMask) = ((account.quoteBalance + amount).toInt128(), uint72(mask));
+        return _collateralValue(accountId, true);
     }
 
     /* LEDGERS */
@@ -203,7 +210,7 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
     /// @inheritdoc IVault
     function poolDeposit(uint256 amount) external onlyPool nonReentrant {
         if (amount == 0) revert ZeroAmount();
-        _poolBalance += amount.toWad(_SETTLEMENT_DECIMALS).toInt256();
+        _poolBalance = (_poolBalance + amount.toWad(_SETTLEMENT_DECIMALS).toInt256()).toInt96();
         _pullExact(_SETTLEMENT, msg.sender, amount);
         emit PoolFundsMoved(msg.sender, amount, true);
     }
@@ -214,7 +221,8 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
         if (to == address(0)) revert ZeroAddress();
         int256 balance = _poolBalance;
         uint256 available = balance > 0 ? uint256(balance) : 0;
-        _poolBalance = _takeLedger("pool", available, amount.toWad(_SETTLEMENT_DECIMALS)).toInt256();
+        // cannot truncate: the result is below the previous int96 balance
+        _poolBalance = int96(int256(_takeLedger("pool", available, amount.toWad(_SETTLEMENT_DECIMALS))));
         IERC20(_SETTLEMENT).safeTransfer(to, amount);
         emit PoolFundsMoved(to, amount, false);
     }
@@ -288,12 +296,22 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IVault
-    function requireAuthorized(uint256 accountId, address caller) external view returns (uint8 mode) {
+    function requireAuthorized(uint256 accountId, address caller) external view returns (uint8 mode, uint256 mask) {
         Account storage account = _existing(accountId);
         if (caller != account.owner && !_operators[accountId][caller]) {
             revert NotAccountOwnerOrOperator(accountId, caller);
         }
-        return account.mode;
+        return (account.mode, account.marketMask);
+    }
+
+    /// @inheritdoc IVault
+    function marginInputs(uint256 accountId) external view returns (int256 collateral, uint256 mask) {
+        return (_collateralValue(accountId, true), _accounts[accountId].marketMask);
+    }
+
+    /// @inheritdoc IVault
+    function marketMask(uint256 accountId) external view returns (uint256) {
+        return _accounts[accountId].marketMask;
     }
 
     /// @inheritdoc IVault
@@ -308,7 +326,7 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
 
     /// @inheritdoc IVault
     function quoteBalance(uint256 accountId) external view returns (int256) {
-        return _quoteBalances[accountId];
+        return _accounts[accountId].quoteBalance;
     }
 
     /// @inheritdoc IVault
@@ -323,10 +341,7 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
 
     /// @inheritdoc IVault
     function freeCollateral(uint256 accountId) external view returns (int256) {
-        address hook = _clearingHouse;
-        if (hook != address(0) && IMarginHook(hook).hasPositions(accountId)) {
-            return IMarginHook(hook).freeCollateral(accountId);
-        }
+        if (_accounts[accountId].marketMask != 0) return IMarginHook(_clearingHouse).freeCollateral(accountId);
         return _collateralValue(accountId, true);
     }
 
@@ -411,9 +426,14 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
         if (balance == 0) account.tokenMask &= ~uint16(1 << config.index);
     }
 
+    function _addQuote(Account storage account, int256 amount) private {
+        account.quoteBalance = (account.quoteBalance + amount).toInt128();
+    }
+
     /// @dev The settlement token never takes a quote balance below zero: the protocol is not a lender.
     function _debitQuote(uint256 accountId, uint256 amount) private {
-        int256 quote = _quoteBalances[accountId];
+        Account storage account = _accounts[accountId];
+        int256 quote = account.quoteBalance;
         uint256 amountWad = amount.toWad(_SETTLEMENT_DECIMALS);
         if (quote < 0 || uint256(quote) < amountWad) {
             uint256 available = quote > 0 ? uint256(quote).fromWadDown(_SETTLEMENT_DECIMALS) : 0;
@@ -421,7 +441,7 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
         }
         // cannot overflow: 0 <= amountWad <= quote
         unchecked {
-            _quoteBalances[accountId] = quote - int256(amountWad);
+            account.quoteBalance = int128(quote - int256(amountWad));
         }
     }
 
@@ -466,12 +486,11 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
     ///      debt the answer is known without a price, so collateral stays withdrawable while a
     ///      feed is down.
     function _requireFreeCollateral(uint256 accountId) private view {
-        address hook = _clearingHouse;
         int256 free;
-        if (hook != address(0) && IMarginHook(hook).hasPositions(accountId)) {
-            free = IMarginHook(hook).freeCollateral(accountId);
+        if (_accounts[accountId].marketMask != 0) {
+            free = IMarginHook(_clearingHouse).freeCollateral(accountId);
         } else {
-            if (_quoteBalances[accountId] >= 0) return;
+            if (_accounts[accountId].quoteBalance >= 0) return;
             free = _collateralValue(accountId, true);
         }
         if (free < 0) revert InsufficientFreeCollateral(accountId, free);
@@ -480,8 +499,9 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
     /// @dev Σ over held tokens of value (× (1 − haircut) when `haircut`), plus the quote balance.
     ///      Each term rounds down.
     function _collateralValue(uint256 accountId, bool haircut) internal view returns (int256 total) {
-        total = _quoteBalances[accountId];
-        uint256 mask = _accounts[accountId].tokenMask;
+        Account storage account = _accounts[accountId];
+        total = account.quoteBalance;
+        uint256 mask = account.tokenMask;
         for (uint256 i; mask != 0; ++i) {
             if (mask & 1 != 0) {
                 address token = _tokens[i];

@@ -169,7 +169,7 @@ describe("ClearingHouse: trading", () => {
       await time.setNextBlockTimestamp(t0 + 86_400n + 1n);
       const tx = f.clearingHouse.connect(f.alice).closePosition(f.aliceCross, ETH, 0);
       // one more second of funding: 0.3 + 0.3 / 86,400
-      const index = units(3, 17) + mm.fundingIndexDelta(E(1_000), E(1_000_000), units(1, 17), E(3_000), 1n);
+      const index = units(3, 17) + mm.fundingIndexDelta(mm.fundingRate(E(1_000), E(1_000_000), units(1, 17)), E(3_000), 1n);
       await expect(tx).to.emit(f.clearingHouse, "PositionChanged");
       const receipt = await (await tx).wait();
       const event = f.clearingHouse.interface.parseLog(receipt!.logs.at(-1)!)!;
@@ -339,7 +339,7 @@ describe("ClearingHouse: trading", () => {
 
     it("only the ClearingHouse settles PnL in the Vault", async () => {
       const { f } = await funded();
-      await expect(f.vault.connect(f.alice).settlePnl(f.aliceCross, E(1)))
+      await expect(f.vault.connect(f.alice).settleTrade(f.aliceCross, E(1), 0))
         .to.be.revertedWithCustomError(f.vault, "NotClearingHouse")
         .withArgs(f.alice.address);
     });

@@ -87,7 +87,10 @@ describe("MarginLens", () => {
     const [, , , , , freeAfter] = await p.lens.previewTrade(ids[2], 1, E(100));
     expect(freeAfter).to.be.lt(0n);
     await expect(p.lens.previewTrade(ids[2], 1, 0)).to.be.revertedWithCustomError(p.clearingHouse, "ZeroSize");
-    await expect(p.lens.previewTrade(ids[2], 7, 1)).to.be.revertedWithCustomError(p.clearingHouse, "UnknownMarket");
+    await expect(p.lens.previewTrade(ids[2], 7, E(1))).to.be.revertedWithCustomError(p.clearingHouse, "UnknownMarket");
+    await expect(p.lens.previewTrade(ids[2], 1, 1))
+      .to.be.revertedWithCustomError(p.clearingHouse, "InvalidSizeStep")
+      .withArgs(1);
   });
 
   it("a stale feed makes the lens revert for accounts that depend on it, not for others", async () => {

@@ -7,7 +7,8 @@ import {MarginMath} from "../libraries/MarginMath.sol";
 /// @notice Markets, positions and the cross-margin engine (DESIGN §5–6). Trades execute against
 ///         the liquidity pool at the oracle price plus a skew premium; PnL, fees and funding
 ///         settle into the account's quote balance in the Vault.
-/// @dev Units: sizes are signed WAD base units (positive = long); prices, notionals and money are
+/// @dev Units: sizes are signed WAD base units (positive = long), in steps of SIZE_STEP = 1e10
+///      (1e-8 of a unit, the lot size); prices, notionals and money are
 ///      WAD USD; rates are WAD (0.05e18 = 5 %). Every margin figure accrues funding to
 ///      `block.timestamp` at the current oracle price first. Rounding favours the protocol:
 ///      requirements and fees round up, equity, PnL credits and payouts round down.
@@ -17,6 +18,8 @@ interface IClearingHouse {
     /// @notice Owner-set parameters of a market.
     /// @param oracle USD price source of the base asset (WAD).
     /// @param group Correlation group 1..8 sharing a hedge offset, 0 = none.
+    /// @param oracle is an IPriceOracle adapter over a Chainlink feed; the market caches the adapter's
+    ///        feed, heartbeat and decimals and reads the feed directly with the same rules.
     /// @param skewScale Skew (base units, WAD) at which the premium reaches 100 %.
     /// @param takerFee Fee on traded notional, WAD.
     /// @param maxFundingRatePerDay Funding rate at |skew| ≥ skewScale, WAD per day.
@@ -39,6 +42,7 @@ interface IClearingHouse {
     /// @notice A market's live state.
     struct MarketState {
         int256 fundingIndex;
+        int256 fundingRate;
         int256 skew;
         int256 openNotionalSum;
         uint256 longOpenInterest;
@@ -84,6 +88,8 @@ interface IClearingHouse {
     error UnknownMarket(uint256 marketId);
     /// @notice A trade of size zero.
     error ZeroSize();
+    /// @notice Sizes are multiples of SIZE_STEP (1e10 in WAD: 1e-8 of a base unit).
+    error InvalidSizeStep(int256 sizeDelta);
     /// @notice The fill is worse than the caller's limit.
     error PriceLimitExceeded(uint256 fillPrice, uint256 priceLimit);
     /// @notice The trade would take one side's open interest above its cap.

@@ -2,12 +2,9 @@
 pragma solidity 0.8.28;
 
 /// @title IMarginHook
-/// @notice What the Vault asks the ClearingHouse before collateral leaves an account.
+/// @notice What the Vault asks the ClearingHouse before collateral leaves an account that holds
+///         positions (the Vault knows which accounts do: it keeps their market bitmask).
 interface IMarginHook {
-    /// @notice Whether the account holds at least one open position.
-    /// @param accountId The account.
-    function hasPositions(uint256 accountId) external view returns (bool);
-
     /// @notice `min(collateralValue, equity) - initialMargin` of the account, WAD, with funding
     ///         accrued to `block.timestamp` at the current oracle prices.
     /// @dev Rounds down (in the protocol's favour). Reverts when a price it needs is not trusted.

@@ -24,4 +24,7 @@ interface IPriceOracle {
 
     /// @notice Largest accepted age of the feed's answer, in seconds.
     function heartbeat() external view returns (uint256);
+
+    /// @notice Decimals of the feed's answers.
+    function feedDecimals() external view returns (uint8);
 }

@@ -148,10 +148,18 @@ interface IVault {
     function isAuthorized(uint256 accountId, address caller) external view returns (bool);
 
     /// @notice Reverts `UnknownAccount` or `NotAccountOwnerOrOperator` unless `caller` may act for
-    ///         the account; returns its margin mode.
+    ///         the account; returns its margin mode and its market bitmask.
     /// @param accountId The account.
     /// @param caller The address acting.
-    function requireAuthorized(uint256 accountId, address caller) external view returns (uint8 mode);
+    function requireAuthorized(uint256 accountId, address caller) external view returns (uint8 mode, uint256 mask);
+
+    /// @notice The account's collateral value (as `collateralValue`) and market bitmask, in one call.
+    /// @param accountId The account.
+    function marginInputs(uint256 accountId) external view returns (int256 collateral, uint256 mask);
+
+    /// @notice Bitmask of the markets the account holds positions in (bit i = market i).
+    /// @param accountId The account.
+    function marketMask(uint256 accountId) external view returns (uint256);
 
     /// @notice Number of accounts created so far (the highest id).
     function accountCount() external view returns (uint256);
@@ -191,7 +199,7 @@ interface IVault {
     /// @param token The token.
     function balanceOf(uint256 accountId, address token) external view returns (uint256);
 
-    /// @notice The account's signed settlement-token balance, WAD (negative = debt).
+    /// @notice The account's signed settlement-token balance, WAD (negative = debt), held as int128.
     /// @param accountId The account.
     function quoteBalance(uint256 accountId) external view returns (int256);
 
@@ -213,10 +221,13 @@ interface IVault {
     /* SETTLEMENT */
 
     /// @notice Moves `amount` (WAD, signed) from the liquidity pool's ledger to the account's
-    ///         quote balance (negative: from the account to the pool). ClearingHouse only.
+    ///         quote balance (negative: from the account to the pool) and records the account's
+    ///         market bitmask. ClearingHouse only.
     /// @param accountId The account.
     /// @param amount Realized PnL net of fees and funding, WAD.
-    function settlePnl(uint256 accountId, int256 amount) external;
+    /// @param mask Markets the account holds positions in after the trade (bit i = market i).
+    /// @return collateral The account's collateral value afterwards (as `collateralValue`).
+    function settleTrade(uint256 accountId, int256 amount, uint256 mask) external returns (int256 collateral);
 
     /* LEDGERS */
 
@@ -245,7 +256,7 @@ interface IVault {
     /// @param amount Amount in token units.
     function poolWithdraw(address to, uint256 amount) external;
 
-    /// @notice The liquidity pool's settlement-token ledger, WAD.
+    /// @notice The liquidity pool's settlement-token ledger, WAD (held as int96: ±3.9e10 USD).
     function poolBalance() external view returns (int256);
 
     /// @notice The insurance fund's settlement-token ledger, WAD.

@@ -6,6 +6,12 @@ pragma solidity 0.8.28;
 /// @dev 18-decimal fixed point one (1.0 in WAD).
 uint256 constant WAD = 1e18;
 
+/// @dev One millionth in WAD: margin rates are whole millionths.
+uint256 constant PPM = 1e12;
+
+/// @dev One billionth in WAD: taker fees and funding rates are whole billionths.
+uint256 constant PPB = 1e9;
+
 /// @dev Largest token decimals the Vault accepts; balances are scaled up to WAD by 10^(18 - decimals).
 uint8 constant MAX_TOKEN_DECIMALS = 18;
 
@@ -35,10 +41,13 @@ uint8 constant MODE_ISOLATED = 1;
 /// @dev Seconds per day, the unit of funding rates.
 uint256 constant SECONDS_PER_DAY = 86_400;
 
+/// @dev Lot size of positions, WAD base units: sizes are multiples of 1e-8 of a unit.
+uint256 constant SIZE_STEP = 1e10;
+
 /// @dev Market limits.
 uint256 constant MAX_TIERS = 4;
 uint256 constant MAX_GROUPS = 8; // correlation groups are numbered 1..MAX_GROUPS; 0 = none
-uint256 constant MAX_MARKETS = 255; // market ids fit in a uint8
+uint256 constant MAX_MARKETS = 71; // market ids are bits 1..71 of the account's uint72 market mask
 uint256 constant MAX_POSITIONS_PER_ACCOUNT = 16;
 
 /// @dev Parameter bounds, WAD unless named otherwise.

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {WAD} from "./Constants.sol";
 
@@ -10,34 +9,42 @@ import {WAD} from "./Constants.sol";
 ///         `Down` toward zero for equity and payouts, `Up` away from zero for requirements.
 /// @dev Mirrored to the wei by `src/math/fixedPoint.ts`.
 library FixedPointMath {
+    // Products are computed in 256 bits with checked arithmetic: an operand pair whose product does
+    // not fit reverts (panic 0x11) instead of returning a wrong number. Protocol magnitudes stay far
+    // below that (sizes < 2^100, prices and money < 2^128).
+
     /// @dev x * y / WAD, rounded down.
     function wMulDown(uint256 x, uint256 y) internal pure returns (uint256) {
-        return Math.mulDiv(x, y, WAD);
+        return (x * y) / WAD;
     }
 
     /// @dev x * y / WAD, rounded up.
     function wMulUp(uint256 x, uint256 y) internal pure returns (uint256) {
-        return Math.mulDiv(x, y, WAD, Math.Rounding.Ceil);
+        return mulDivUp(x, y, WAD);
     }
 
     /// @dev x * WAD / y, rounded down.
     function wDivDown(uint256 x, uint256 y) internal pure returns (uint256) {
-        return Math.mulDiv(x, WAD, y);
+        return (x * WAD) / y;
     }
 
     /// @dev x * WAD / y, rounded up.
     function wDivUp(uint256 x, uint256 y) internal pure returns (uint256) {
-        return Math.mulDiv(x, WAD, y, Math.Rounding.Ceil);
+        return mulDivUp(x, WAD, y);
     }
 
     /// @dev x * y / d, rounded down.
     function mulDivDown(uint256 x, uint256 y, uint256 d) internal pure returns (uint256) {
-        return Math.mulDiv(x, y, d);
+        return (x * y) / d;
     }
 
     /// @dev x * y / d, rounded up.
     function mulDivUp(uint256 x, uint256 y, uint256 d) internal pure returns (uint256) {
-        return Math.mulDiv(x, y, d, Math.Rounding.Ceil);
+        uint256 product = x * y;
+        // cannot underflow: product > 0 in the second branch
+        unchecked {
+            return product == 0 ? 0 : (product - 1) / d + 1;
+        }
     }
 
     /// @dev Token amount (in its own `decimals`) to WAD. Exact: decimals are at most 18.
@@ -52,22 +59,21 @@ library FixedPointMath {
 
     /// @dev WAD to a token amount in `decimals`, rounded up (what an account must pay in).
     function fromWadUp(uint256 wad, uint8 decimals) internal pure returns (uint256) {
-        uint256 unit = 10 ** (18 - decimals);
-        return (wad + unit - 1) / unit;
+        return mulDivUp(wad, 1, 10 ** (18 - decimals));
     }
 
     /// @dev a * b / WAD for signed a and unsigned b, rounded toward negative infinity (floor):
     ///      what an account is credited never rounds up.
     function wMulFloor(int256 a, uint256 b) internal pure returns (int256) {
-        if (a >= 0) return SafeCast.toInt256(Math.mulDiv(uint256(a), b, WAD));
-        return -SafeCast.toInt256(Math.mulDiv(uint256(-a), b, WAD, Math.Rounding.Ceil));
+        if (a >= 0) return SafeCast.toInt256(wMulDown(uint256(a), b));
+        return -SafeCast.toInt256(wMulUp(uint256(-a), b));
     }
 
     /// @dev a * b / WAD for signed a and unsigned b, rounded toward positive infinity (ceil):
     ///      what an account owes never rounds down.
     function wMulCeil(int256 a, uint256 b) internal pure returns (int256) {
-        if (a >= 0) return SafeCast.toInt256(Math.mulDiv(uint256(a), b, WAD, Math.Rounding.Ceil));
-        return -SafeCast.toInt256(Math.mulDiv(uint256(-a), b, WAD));
+        if (a >= 0) return SafeCast.toInt256(wMulUp(uint256(a), b));
+        return -SafeCast.toInt256(wMulDown(uint256(-a), b));
     }
 
     /// @dev |a| for a signed value.

@@ -65,22 +65,24 @@ library MarginMath {
 
     /* FUNDING */
 
-    /// @notice Change of the cumulative funding index (USD per unit of size, WAD) over `elapsed`
-    ///         seconds: clamp(skew / skewScale, −1, 1) × maxRatePerDay × price × elapsed / 1 day.
-    /// @dev Magnitude rounded toward zero; the sign follows the skew (longs pay when skew > 0).
-    function fundingIndexDelta(
-        int256 skew,
-        uint256 skewScale,
-        uint256 maxRatePerDay,
-        uint256 price,
-        uint256 elapsed
-    ) internal pure returns (int256) {
-        if (skew == 0 || elapsed == 0) return 0;
+    /// @notice Funding rate per day (WAD, signed like the skew): clamp(skew / skewScale, −1, 1) × maxRatePerDay.
+    /// @dev Magnitude rounded toward zero. It changes only with the skew or the parameters, so the
+    ///      ClearingHouse stores it and recomputes it after each trade.
+    function fundingRate(int256 skew, uint256 skewScale, uint256 maxRatePerDay) internal pure returns (int256) {
+        if (skew == 0) return 0;
         uint256 ratio = skew.abs().wDivDown(skewScale);
         if (ratio > WAD) ratio = WAD;
-        uint256 perDay = ratio.wMulDown(maxRatePerDay).wMulDown(price);
-        int256 delta = perDay.mulDivDown(elapsed, SECONDS_PER_DAY).toInt256();
-        return skew > 0 ? delta : -delta;
+        int256 rate = ratio.wMulDown(maxRatePerDay).toInt256();
+        return skew > 0 ? rate : -rate;
+    }
+
+    /// @notice Change of the cumulative funding index (USD per unit of size, WAD) over `elapsed`
+    ///         seconds at `ratePerDay`: rate × price × elapsed / 1 day.
+    /// @dev Magnitude rounded toward zero; the sign follows the rate (longs pay when it is > 0).
+    function fundingIndexDelta(int256 ratePerDay, uint256 price, uint256 elapsed) internal pure returns (int256) {
+        if (ratePerDay == 0 || elapsed == 0) return 0;
+        int256 delta = ratePerDay.abs().wMulDown(price).mulDivDown(elapsed, SECONDS_PER_DAY).toInt256();
+        return ratePerDay > 0 ? delta : -delta;
     }
 
     /// @notice Funding the position owes since it last settled: size × (index − entryIndex).

@@ -70,14 +70,12 @@ contract MathHarness {
         return MarginMath.takerFee(sizeDelta, fill, feeRate);
     }
 
-    function fundingIndexDelta(
-        int256 skew,
-        uint256 skewScale,
-        uint256 maxRate,
-        uint256 price,
-        uint256 elapsed
-    ) external pure returns (int256) {
-        return MarginMath.fundingIndexDelta(skew, skewScale, maxRate, price, elapsed);
+    function fundingRate(int256 skew, uint256 skewScale, uint256 maxRate) external pure returns (int256) {
+        return MarginMath.fundingRate(skew, skewScale, maxRate);
+    }
+
+    function fundingIndexDelta(int256 rate, uint256 price, uint256 elapsed) external pure returns (int256) {
+        return MarginMath.fundingIndexDelta(rate, price, elapsed);
     }
 
     function pendingFunding(int256 size, int256 index, int256 entryIndex) external pure returns (int256) {

@@ -12,19 +12,15 @@ contract MockMarginHook is IMarginHook {
     // solhint-disable-next-line immutable-vars-naming
     IVault public immutable vault;
     mapping(uint256 accountId => uint256) public initialMargin;
-    mapping(uint256 accountId => bool) public positions;
 
     constructor(IVault vault_) {
         vault = vault_;
     }
 
+    /// @notice Marks the account as holding a position in market 1 (or none) needing `initialMargin_`.
     function setPosition(uint256 accountId, bool open, uint256 initialMargin_) external {
-        positions[accountId] = open;
         initialMargin[accountId] = initialMargin_;
-    }
-
-    function hasPositions(uint256 accountId) external view returns (bool) {
-        return positions[accountId];
+        vault.settleTrade(accountId, 0, open ? 2 : 0);
     }
 
     function freeCollateral(uint256 accountId) external view returns (int256) {

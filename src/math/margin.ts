@@ -72,20 +72,20 @@ export const notional = (size: bigint, price: bigint): bigint => wMulUp(abs(size
 export const takerFee = (sizeDelta: bigint, fill: bigint, feeRate: bigint): bigint =>
   wMulUp(notional(sizeDelta, fill), feeRate);
 
-/** Change of the funding index over `elapsed` seconds (magnitude toward zero, sign of skew). */
-export function fundingIndexDelta(
-  skew: bigint,
-  skewScale: bigint,
-  maxRatePerDay: bigint,
-  price: bigint,
-  elapsed: bigint,
-): bigint {
-  if (skew === 0n || elapsed === 0n) return 0n;
+/** clamp(skew / skewScale, −1, 1) × maxRatePerDay, magnitude toward zero — MarginMath.fundingRate. */
+export function fundingRate(skew: bigint, skewScale: bigint, maxRatePerDay: bigint): bigint {
+  if (skew === 0n) return 0n;
   let ratio = wDivDown(abs(skew), skewScale);
   if (ratio > WAD) ratio = WAD;
-  const perDay = wMulDown(wMulDown(ratio, maxRatePerDay), price);
-  const delta = mulDivDown(perDay, elapsed, SECONDS_PER_DAY);
-  return skew > 0n ? delta : -delta;
+  const rate = wMulDown(ratio, maxRatePerDay);
+  return skew > 0n ? rate : -rate;
+}
+
+/** rate × price × elapsed / 1 day, magnitude toward zero — MarginMath.fundingIndexDelta. */
+export function fundingIndexDelta(ratePerDay: bigint, price: bigint, elapsed: bigint): bigint {
+  if (ratePerDay === 0n || elapsed === 0n) return 0n;
+  const delta = mulDivDown(wMulDown(abs(ratePerDay), price), elapsed, SECONDS_PER_DAY);
+  return ratePerDay > 0n ? delta : -delta;
 }
 
 /** size × (index − entryIndex), rounded toward +∞. */

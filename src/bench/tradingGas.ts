@@ -1,0 +1,87 @@
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import type { ContractTransactionResponse } from "ethers";
+import { deployLocal } from "../deploy/local";
+
+const WAD = 10n ** 18n;
+
+/** Exact gas of the trading paths, measured on the local deployment. */
+export interface TradingGas {
+  /** openPosition, first position of an account holding only USDC, market already traded. */
+  openFirst: { market: string; gas: bigint }[];
+  openIncrease: bigint;
+  openReduce: bigint;
+  closePosition: bigint;
+  /** withdraw(1 unit of USDC) with k = 1..N positions, one feed per market. */
+  withdrawWithPositions: bigint[];
+  /** Differences between consecutive entries of withdrawWithPositions (ungrouped markets). */
+  marginalPerPosition: bigint[];
+}
+
+async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<bigint> {
+  const receipt = await (await tx).wait();
+  if (!receipt) throw new Error("transaction was not mined");
+  return receipt.gasUsed;
+}
+
+/**
+ * Deploys the local protocol plus `extraMarkets` ungrouped markets (one fresh feed each), puts
+ * every market in steady state (already traded), then measures the trading paths of DESIGN §6 and
+ * the cost of one more position in a margin check. Deterministic: same code, same numbers.
+ */
+export async function measureTradingGas(hre: HardhatRuntimeEnvironment, extraMarkets = 15): Promise<TradingGas> {
+  const { ethers } = hre;
+  const p = await deployLocal(hre);
+  const [deployer, alice, bob] = await ethers.getSigners();
+  const params = await p.clearingHouse.marketParams(2); // BTC-PERP's settings, ungrouped
+  for (let i = 0; i < extraMarkets; i++) {
+    const feed = await ethers.deployContract("MockAggregator", [8, `X${i} / USD`, 100n * 10n ** 8n]);
+    const oracle = await ethers.deployContract("ChainlinkOracle", [await feed.getAddress(), 86_400n]);
+    await p.clearingHouse.connect(deployer).addMarket({
+      oracle: await oracle.getAddress(),
+      group: 0,
+      skewScale: 1_000_000n * WAD,
+      takerFee: params.takerFee,
+      maxFundingRatePerDay: params.maxFundingRatePerDay,
+      maxLongOpenInterest: 100_000n * WAD,
+      maxShortOpenInterest: 100_000n * WAD,
+      maxPriceDeviation: params.maxPriceDeviation,
+      tiers: params.tiers.map((t) => ({ upToNotional: t.upToNotional, mmRate: t.mmRate, imRate: t.imRate })),
+    });
+  }
+  const markets = Number(await p.clearingHouse.marketCount());
+  const account = async (signer: typeof alice) => {
+    await (await p.vault.connect(signer).createAccount(0)).wait();
+    const id = await p.vault.accountCount();
+    await (await p.usdc.mint(signer.address, 10_000_000n * 10n ** 6n)).wait();
+    await (await p.usdc.connect(signer).approve(p.vault, ethers.MaxUint256)).wait();
+    await (await p.vault.connect(signer).deposit(id, p.usdc, 1_000_000n * 10n ** 6n)).wait();
+    return id;
+  };
+  const bobId = await account(bob);
+  for (let m = 1; m <= markets; m++) await (await p.clearingHouse.connect(bob).openPosition(bobId, m, WAD / 10n, 0)).wait();
+
+  const ch = p.clearingHouse.connect(alice);
+  const openFirst: TradingGas["openFirst"] = [];
+  for (const [market, name] of [
+    [2, "BTC-PERP (ungrouped)"],
+    [1, "ETH-PERP (hedge group 1)"],
+  ] as const) {
+    const id = await account(alice);
+    openFirst.push({ market: name, gas: await gasOf(ch.openPosition(id, market, WAD / 10n, 0)) });
+  }
+  const id = await account(alice);
+  await (await ch.openPosition(id, 2, WAD / 10n, 0)).wait();
+  const openIncrease = await gasOf(ch.openPosition(id, 2, WAD / 10n, 0));
+  const openReduce = await gasOf(ch.openPosition(id, 2, -WAD / 10n, 0));
+  const closePosition = await gasOf(ch.closePosition(id, 2, 0));
+
+  const flat = await account(alice);
+  const order = [2, ...Array.from({ length: markets - 3 }, (_, i) => i + 4)]; // ungrouped markets only
+  const withdrawWithPositions: bigint[] = [];
+  for (const m of order.slice(0, 16)) {
+    await (await ch.openPosition(flat, m, WAD / 10n, 0)).wait();
+    withdrawWithPositions.push(await gasOf(p.vault.connect(alice).withdraw(flat, p.usdc, 1n, alice.address)));
+  }
+  const marginalPerPosition = withdrawWithPositions.slice(1).map((g, i) => g - withdrawWithPositions[i]);
+  return { openFirst, openIncrease, openReduce, closePosition, withdrawWithPositions, marginalPerPosition };
+}
