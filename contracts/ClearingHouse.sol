@@ -74,6 +74,8 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         int256 quoteDelta;
         uint256 fill;
         uint256 fee;
+        uint256 price; // the market's oracle price, already read
+        bool priceOnly; // the position is the stored one: reuse only the price
     }
 
     /// @dev Running sums of a margin computation; group sums are indexed by group id (1..8).
@@ -97,7 +99,8 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
     mapping(uint256 marketId => address) private _oracles; // the adapter each market was configured with
     mapping(uint256 marketId => MarginMath.Tier[MAX_TIERS]) private _tiers;
     mapping(uint8 group => uint256) private _groupOffsets;
-    mapping(uint256 accountId => mapping(uint256 marketId => Position)) private _positions;
+    /// @dev Keyed by `accountId << 8 | marketId` (one hash per lookup in the margin loop).
+    mapping(uint256 key => Position) private _positions;
 
     /// @param vault_ The Vault holding collateral and quote balances.
     /// @param owner_ Governance (Ownable2Step).
@@ -125,7 +128,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         uint256 marketId,
         uint256 priceLimit
     ) external nonReentrant whenNotPaused(PAUSE_TRADE) {
-        int256 lots = _positions[accountId][marketId].lots;
+        int256 lots = _positions[_key(accountId, marketId)].lots;
         if (lots == 0) revert NoPosition(accountId, marketId);
         _trade(accountId, marketId, -lots * int256(SIZE_STEP), priceLimit);
     }
@@ -173,13 +176,13 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
 
     /// @inheritdoc IClearingHouse
     function positionOf(uint256 accountId, uint256 marketId) external view returns (int256 size, int256 openNotional) {
-        Position memory p = _positions[accountId][marketId];
+        Position memory p = _positions[_key(accountId, marketId)];
         return (int256(p.lots) * int256(SIZE_STEP), p.openNotional);
     }
 
     /// @inheritdoc IClearingHouse
     function positionFundingIndex(uint256 accountId, uint256 marketId) external view returns (int256) {
-        return _positions[accountId][marketId].fundingIndex;
+        return _positions[_key(accountId, marketId)].fundingIndex;
     }
 
     /// @inheritdoc IClearingHouse
@@ -207,7 +210,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         Market storage m = _market(marketId);
         uint256 price = _price(m);
         Override memory o = _applied(
-            _positions[accountId][marketId],
+            _positions[_key(accountId, marketId)],
             m,
             marketId,
             sizeDelta,
@@ -284,7 +287,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         Market storage m = _market(marketId);
         uint256 price = _price(m);
         int256 index = _accrue(m, price);
-        Position storage pos = _positions[accountId][marketId];
+        Position storage pos = _positions[_key(accountId, marketId)];
         int256 oldSize = int256(pos.lots) * int256(SIZE_STEP);
 
         Override memory o = _applied(pos, m, marketId, sizeDelta, price, index);
@@ -304,7 +307,9 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         pos.fundingIndex = SafeCast.toInt96(index);
         int256 collateral = _VAULT.settleTrade(accountId, o.quoteDelta, mask);
 
-        _checkMargin(accountId, increases, before, _marginOf(accountId, collateral, mask, _noOverride()));
+        Override memory known;
+        (known.marketId, known.price, known.priceOnly) = (marketId, price, true);
+        _checkMargin(accountId, increases, before, _marginOf(accountId, collateral, mask, known));
         emit PositionChanged(
             accountId,
             marketId,
@@ -355,6 +360,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         o.funding = MarginMath.pendingFunding(oldSize, index, p.fundingIndex);
         (o.size, o.openNotional, o.realized) = MarginMath.applyTrade(oldSize, p.openNotional, sizeDelta, o.fill);
         o.marketId = marketId;
+        o.price = price;
         o.quoteDelta = o.realized - o.funding - o.fee.toInt256();
     }
 
@@ -408,6 +414,11 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         return mask | (1 << marketId);
     }
 
+    function _key(uint256 accountId, uint256 marketId) private pure returns (uint256) {
+        // account ids are below 2^248 (created one at a time), market ids below 2^8
+        return (accountId << 8) | marketId;
+    }
+
     function _checkSize(int256 sizeDelta) private pure {
         if (sizeDelta == 0) revert ZeroSize();
         if (sizeDelta % int256(SIZE_STEP) != 0) revert InvalidSizeStep(sizeDelta);
@@ -459,16 +470,17 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         Override memory o
     ) private view returns (AccountMargin memory r) {
         collateral += o.quoteDelta;
-        if (o.marketId != 0) mask |= 1 << o.marketId;
+        if (o.marketId != 0 && !o.priceOnly) mask |= 1 << o.marketId;
         Sums memory s;
         s.equity = collateral;
         for (uint256 id = 1; mask >> id != 0; ++id) {
             if ((mask >> id) & 1 == 0) continue;
-            if (id == o.marketId) {
-                _addPosition(s, id, o.size, o.openNotional, 0, true);
+            if (id == o.marketId && !o.priceOnly) {
+                _addPosition(s, id, o.size, o.openNotional, 0, true, o.price);
             } else {
-                Position memory p = _positions[accountId][id];
-                _addPosition(s, id, int256(p.lots) * int256(SIZE_STEP), p.openNotional, p.fundingIndex, false);
+                Position memory p = _positions[_key(accountId, id)];
+                uint256 price = id == o.marketId ? o.price : 0;
+                _addPosition(s, id, int256(p.lots) * int256(SIZE_STEP), p.openNotional, p.fundingIndex, false, price);
             }
         }
         for (uint256 seen = s.groupsSeen; seen != 0; seen &= seen - 1) {
@@ -487,7 +499,8 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
     }
 
     /// @dev Adds one position's PnL, funding and requirements to the sums. `settled`: its funding
-    ///      was settled to now by the hypothetical trade, so nothing is pending.
+    ///      was settled to now by the hypothetical trade, so nothing is pending. `price`: the oracle
+    ///      price when the caller already read it in this call, else 0.
     ///      This is the hot loop of every margin check, so it reads the market's two words raw and
     ///      inlines MarginMath.unrealizedPnl, pendingFunding, fundingIndexDelta and notional with the
     ///      same rounding (the differential tests hold them equal). No product can overflow: |size|
@@ -498,7 +511,8 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         int256 size,
         int256 openNotional,
         int256 entryIndex,
-        bool settled
+        bool settled,
+        uint256 price
     ) private view {
         if (size == 0) return;
         Market storage m = _markets[marketId];
@@ -509,11 +523,13 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
             wordA := sload(m.slot)
             wordB := sload(add(m.slot, 1))
         }
-        uint256 price = OracleLib.read(
-            AggregatorV3Interface(address(uint160(wordA))),
-            uint24(wordA >> 160),
-            uint8(wordA >> 184)
-        );
+        if (price == 0) {
+            price = OracleLib.read(
+                AggregatorV3Interface(address(uint160(wordA))),
+                uint24(wordA >> 160),
+                uint8(wordA >> 184)
+            );
+        }
         uint256 n;
         unchecked {
             uint256 absSize = size >= 0 ? uint256(size) : uint256(-size);
@@ -567,8 +583,11 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         uint256 count = uint8(wordA >> 200);
         uint256 bound = count == 1 ? n : uint256(uint56(wordB >> 200)) * WAD;
         uint256 upper = n < bound ? n : bound;
-        mm = upper.wMulUp(uint256(uint24(wordA >> 208)) * PPM);
-        im = upper.wMulUp(uint256(uint24(wordA >> 232)) * PPM);
+        // cannot overflow: upper ≤ notional < 2^166 and a rate is at most 1e18 < 2^60
+        unchecked {
+            mm = _ceilWad(upper * (uint256(uint24(wordA >> 208)) * PPM));
+            im = _ceilWad(upper * (uint256(uint24(wordA >> 232)) * PPM));
+        }
         uint256 lower = upper;
         for (uint256 i = 1; i < count && n > lower; ++i) {
             MarginMath.Tier storage t = _tiers[marketId][i];
@@ -576,6 +595,14 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
             mm += (upper - lower).wMulUp(t.mmRate);
             im += (upper - lower).wMulUp(t.imRate);
             lower = upper;
+        }
+    }
+
+    /// @dev ⌈x / WAD⌉ (x < 2^255).
+    function _ceilWad(uint256 x) private pure returns (uint256 r) {
+        unchecked {
+            r = x / WAD;
+            if (r * WAD != x) ++r;
         }
     }
 

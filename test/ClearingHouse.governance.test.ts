@@ -65,6 +65,23 @@ describe("ClearingHouse: governance", () => {
             ],
           }),
       ],
+      // storage granularity: rates in millionths, bounds in dollars, fees and funding in billionths, sizes in lots
+      ["tierRates", (o) => marketParams(o, { tiers: [{ upToNotional: 0, mmRate: units(25, 15) + 1n, imRate: units(5, 16) }] })],
+      [
+        "tierBounds",
+        (o) =>
+          marketParams(o, {
+            tiers: [
+              { upToNotional: E(1_000_000) + 1n, mmRate: units(25, 15), imRate: units(5, 16) },
+              { upToNotional: 0, mmRate: units(5, 16), imRate: units(10, 16) },
+            ],
+          }),
+      ],
+      ["takerFee", (o) => marketParams(o, { takerFee: units(5, 14) + 1n })],
+      ["maxFundingRatePerDay", (o) => marketParams(o, { maxFundingRatePerDay: units(1, 17) + 1n })],
+      ["skewScale", (o) => marketParams(o, { skewScale: E(1_000_000) + 1n })],
+      ["maxLongOpenInterest", (o) => marketParams(o, { maxLongOpenInterest: E(100_000) + 1n })],
+      ["maxShortOpenInterest", (o) => marketParams(o, { maxShortOpenInterest: 2n ** 64n * 10n ** 10n })],
     ];
     for (const [name, build] of cases) {
       it(`InvalidMarketParam("${name}")`, async () => {

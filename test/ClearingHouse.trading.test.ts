@@ -4,6 +4,7 @@ import { HEARTBEAT, PAUSE_TRADE, WAD, units } from "./shared/fixtures";
 import { BTC, ETH, STETH, fundUsdc, protocolFixture } from "./shared/protocol";
 import { expectConservation, expectUnchanged, snapshotLedger } from "./shared/ledger";
 import * as mm from "../src/math/margin";
+import { readAccountSnapshot } from "../src/protocol/margin";
 import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 
 const E = (n: number | bigint) => units(n, 18);
@@ -181,6 +182,46 @@ describe("ClearingHouse: trading", () => {
     });
   });
 
+  describe("liquidation price (TypeScript mirror)", () => {
+    for (const [label, size] of [
+      ["long", E(10)],
+      ["short", -E(10)],
+    ] as const) {
+      it(`is the feed price where an isolated ${label} turns liquidatable, to the feed's last digit`, async () => {
+        const f = await loadFixture(protocolFixture);
+        await fundUsdc(f, f.alice, f.aliceIsolated, 2_000);
+        await f.clearingHouse.connect(f.alice).openPosition(f.aliceIsolated, ETH, size, 0);
+        // bob takes the other side so the skew, and with it funding, is zero: the boundary holds in every block
+        await fundUsdc(f, f.bob, f.bobCross, 10_000);
+        await f.clearingHouse.connect(f.bob).openPosition(f.bobCross, ETH, -size, 0);
+        const snapshot = await readAccountSnapshot(f.vault, f.clearingHouse, f.aliceIsolated);
+        const at = (price: bigint) => snapshot.positions.map((p) => ({ ...p, price }));
+        const liq = mm.liquidationPrice(at, snapshot.collateralValue, snapshot.groupOffsets, size > 0n);
+        if (liq === null) throw new Error("expected a liquidation price");
+        // equity = 2,000 − 15 fee ± 10 × (p − fill) meets MM = 10 × p × 2.5 %:
+        // long: 1,985 + 10p − 30,000.15 = 0.25p → p ≈ 2,873.35; short: 1,985 + 29,999.85 − 10p = 0.25p → p ≈ 3,120.47
+        expect(liq).to.be.closeTo(size > 0n ? units(287_335, 16) : units(312_047, 16), E(1) / 100n);
+        // the feed has 8 decimals: step to the nearest feed answers on each side of the boundary
+        const step = 10n ** 10n;
+        const inside = size > 0n ? liq / step : (liq + step - 1n) / step;
+        const outside = size > 0n ? inside + 1n : inside - 1n;
+        await f.ethFeed.updateAnswer(outside);
+        expect((await f.clearingHouse.accountMargin(f.aliceIsolated)).liquidatable).to.equal(false);
+        await f.ethFeed.updateAnswer(inside);
+        expect((await f.clearingHouse.accountMargin(f.aliceIsolated)).liquidatable).to.equal(true);
+      });
+    }
+
+    it("is null for a position that no price can liquidate", async () => {
+      const f = await loadFixture(protocolFixture);
+      await fundUsdc(f, f.alice, f.aliceIsolated, 100_000);
+      await f.clearingHouse.connect(f.alice).openPosition(f.aliceIsolated, ETH, E(1), 0);
+      const snapshot = await readAccountSnapshot(f.vault, f.clearingHouse, f.aliceIsolated);
+      const at = (price: bigint) => snapshot.positions.map((p) => ({ ...p, price }));
+      expect(mm.liquidationPrice(at, snapshot.collateralValue, snapshot.groupOffsets, true) === null).to.equal(true);
+    });
+  });
+
   describe("reducing trades", () => {
     it("an underwater account can close everything, but not cut a position so its margin ratio falls", async () => {
       const f = await loadFixture(protocolFixture);
@@ -256,14 +297,24 @@ describe("ClearingHouse: trading", () => {
       return { f, ch, unchanged: () => expectUnchanged(before, f.vault, f.tokens) };
     }
 
-    it("ZeroSize, UnknownMarket, NoPosition", async () => {
+    it("ZeroSize, InvalidSizeStep, UnknownMarket, NoPosition", async () => {
       const { f, ch, unchanged } = await funded();
       await expect(ch.openPosition(f.aliceCross, ETH, 0, 0)).to.be.revertedWithCustomError(ch, "ZeroSize");
+      // sizes are whole lots of 1e-8 of a unit (1e10 in WAD)
+      await expect(ch.openPosition(f.aliceCross, ETH, E(1) + 1n, 0))
+        .to.be.revertedWithCustomError(ch, "InvalidSizeStep")
+        .withArgs(E(1) + 1n);
+      await expect(ch.openPosition(f.aliceCross, ETH, -(10n ** 10n) + 1n, 0))
+        .to.be.revertedWithCustomError(ch, "InvalidSizeStep")
+        .withArgs(-(10n ** 10n) + 1n);
+
       await expect(ch.openPosition(f.aliceCross, 9, E(1), 0)).to.be.revertedWithCustomError(ch, "UnknownMarket").withArgs(9);
       await expect(ch.closePosition(f.aliceCross, BTC, 0))
         .to.be.revertedWithCustomError(ch, "NoPosition")
         .withArgs(f.aliceCross, BTC);
       await unchanged();
+      await ch.openPosition(f.aliceCross, ETH, 10n ** 10n, 0); // one lot is a valid size
+      expect((await f.clearingHouse.positionOf(f.aliceCross, ETH))[0]).to.equal(10n ** 10n);
     });
 
     it("PriceLimitExceeded for a buy above and a sell below the limit", async () => {

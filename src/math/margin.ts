@@ -214,3 +214,48 @@ export function accountMargin(
     liquidatable: mmSum > 0n && equity < mmSum,
   };
 }
+
+/**
+ * The oracle price of one market at which the account becomes liquidatable (equity < MM), every
+ * other price, balance and funding held where they are — the figure a trading UI shows next to
+ * a position. Found by bisection on {@link accountMargin} itself, so tiers, hedge offsets and
+ * rounding are exactly the contracts'. For a long the account is liquidatable at and below the
+ * returned price; for a short at and above it. `null` when no price in (0, maxPrice] liquidates it.
+ *
+ * @param positionsAt Builds the account's positions with the market at a given price (WAD).
+ * @param collateralValue The account's collateral value (WAD), held fixed.
+ * @param isLong Whether the position whose price moves is long.
+ */
+export function liquidationPrice(
+  positionsAt: (price: bigint) => readonly PositionInput[],
+  collateralValue: bigint,
+  groupOffsets: Readonly<Record<number, bigint>>,
+  isLong: boolean,
+  maxPrice: bigint = 1n << 128n,
+): bigint | null {
+  const liquidatableAt = (price: bigint) => accountMargin(collateralValue, positionsAt(price), groupOffsets).liquidatable;
+  if (isLong) {
+    // highest price that liquidates: liquidatable on [1, p*], safe above
+    if (!liquidatableAt(1n)) return null;
+    if (liquidatableAt(maxPrice)) return maxPrice;
+    let lo = 1n;
+    let hi = maxPrice;
+    while (hi - lo > 1n) {
+      const mid = (lo + hi) / 2n;
+      if (liquidatableAt(mid)) lo = mid;
+      else hi = mid;
+    }
+    return lo;
+  }
+  // short: lowest price that liquidates: safe below p*, liquidatable on [p*, max]
+  if (!liquidatableAt(maxPrice)) return null;
+  if (liquidatableAt(1n)) return 1n;
+  let lo = 1n;
+  let hi = maxPrice;
+  while (hi - lo > 1n) {
+    const mid = (lo + hi) / 2n;
+    if (liquidatableAt(mid)) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
