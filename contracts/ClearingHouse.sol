@@ -75,7 +75,6 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         uint256 fill;
         uint256 fee;
         uint256 price; // the market's oracle price, already read
-        bool priceOnly; // the position is the stored one: reuse only the price
     }
 
     /// @dev Running sums of a margin computation; group sums are indexed by group id (1..8).
@@ -84,10 +83,11 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         uint256 mm;
         uint256 im;
         uint256 groupsSeen; // bitmask
-        uint256[MAX_GROUPS + 1] groupMm;
-        uint256[MAX_GROUPS + 1] groupIm;
-        uint256[MAX_GROUPS + 1] gross;
-        int256[MAX_GROUPS + 1] net;
+        // allocated at the first grouped position: most checks never need them
+        uint256[] groupMm;
+        uint256[] groupIm;
+        uint256[] gross;
+        int256[] net;
     }
 
     IVault private immutable _VAULT;
@@ -283,10 +283,9 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
 
     function _trade(uint256 accountId, uint256 marketId, int256 sizeDelta, uint256 priceLimit) private {
         _checkSize(sizeDelta);
-        (uint8 mode, uint256 mask) = _VAULT.requireAuthorized(accountId, msg.sender);
         Market storage m = _market(marketId);
         uint256 price = _price(m);
-        int256 index = _accrue(m, price);
+        int256 index = _indexNow(m, price); // written with the new funding rate in _updateMarket
         Position storage pos = _positions[_key(accountId, marketId)];
         int256 oldSize = int256(pos.lots) * int256(SIZE_STEP);
 
@@ -300,16 +299,28 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         AccountMargin memory before;
         if (!increases) before = _margin(accountId, _noOverride());
 
-        _updateMarket(m, marketId, oldSize, o, pos.openNotional);
-        mask = _updatedMask(accountId, marketId, mask, oldSize, o.size, mode);
-        pos.lots = int64(o.size / int256(SIZE_STEP));
-        pos.openNotional = SafeCast.toInt96(o.openNotional);
-        pos.fundingIndex = SafeCast.toInt96(index);
-        int256 collateral = _VAULT.settleTrade(accountId, o.quoteDelta, mask);
+        _updateMarket(m, marketId, oldSize, o, pos.openNotional, index);
+        // cannot truncate: |size| in lots is bounded by the uint64 open-interest caps
+        _positions[_key(accountId, marketId)] = Position(
+            int64(o.size / int256(SIZE_STEP)),
+            SafeCast.toInt96(o.openNotional),
+            SafeCast.toInt96(index)
+        );
+        // The Vault checks the caller (owner or operator) and records the market in the account.
+        (int256 collateral, uint8 mode, uint256 maskBefore) = _VAULT.settleTrade(
+            accountId,
+            msg.sender,
+            o.quoteDelta,
+            marketId,
+            o.size != 0
+        );
+        if (oldSize == 0) _checkNewMarket(accountId, mode, maskBefore);
+        uint256 mask = o.size != 0 ? maskBefore | (1 << marketId) : maskBefore & ~(1 << marketId);
 
-        Override memory known;
-        (known.marketId, known.price, known.priceOnly) = (marketId, price, true);
-        _checkMargin(accountId, increases, before, _marginOf(accountId, collateral, mask, known));
+        // After settlement the override is the stored position with its funding settled: the check
+        // reuses it and the price already read instead of reading both again.
+        o.quoteDelta = 0;
+        _checkMargin(accountId, increases, before, _marginOf(accountId, collateral, mask, o));
         emit PositionChanged(
             accountId,
             marketId,
@@ -319,8 +330,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
             o.realized,
             o.funding,
             o.size,
-            o.openNotional,
-            index
+            o.openNotional
         );
     }
 
@@ -371,7 +381,8 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         uint256 marketId,
         int256 oldSize,
         Override memory o,
-        int256 oldOpenNotional
+        int256 oldOpenNotional,
+        int256 index
     ) private {
         uint256 longLots = m.longLots;
         uint256 shortLots = m.shortLots;
@@ -390,28 +401,28 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
                 revert OpenInterestCapExceeded(marketId, false, m.maxShortLots * SIZE_STEP, shortLots * SIZE_STEP);
             }
         }
+        int256 openNotionalSum = m.openNotionalSum + o.openNotional - oldOpenNotional;
         // cannot truncate: each side is at most its uint64 cap, or did not grow
-        m.longLots = uint64(longLots);
-        m.shortLots = uint64(shortLots);
-        m.openNotionalSum = (m.openNotionalSum + o.openNotional - oldOpenNotional).toInt128();
-        m.fundingRate = _rate(m).toInt64();
+        (m.longLots, m.shortLots, m.openNotionalSum) = (
+            uint64(longLots),
+            uint64(shortLots),
+            openNotionalSum.toInt128()
+        );
+        int256 skew = (int256(longLots) - int256(shortLots)) * int256(SIZE_STEP);
+        int256 rate = MarginMath.fundingRate(
+            skew,
+            uint256(m.skewScaleLots) * SIZE_STEP,
+            uint256(m.maxFundingRatePpb) * PPB
+        );
+        (m.fundingIndex, m.fundingRate, m.lastFundingTime) = (index.toInt96(), rate.toInt64(), uint40(block.timestamp));
     }
 
-    /// @dev The account's market bitmask after the trade; opening a market checks the limits.
-    function _updatedMask(
-        uint256 accountId,
-        uint256 marketId,
-        uint256 mask,
-        int256 oldSize,
-        int256 newSize,
-        uint8 mode
-    ) private view returns (uint256) {
-        if (newSize == 0) return mask & ~(1 << marketId);
-        if (oldSize != 0) return mask;
-        if (mode == MODE_ISOLATED && mask != 0) revert IsolatedAccountMarketLimit(accountId, _lowestId(mask));
+    /// @dev Opening a market: an Isolated account holds one, a Cross account at most `_maxPositions`.
+    function _checkNewMarket(uint256 accountId, uint8 mode, uint256 maskBefore) private view {
+        if (maskBefore == 0) return;
+        if (mode == MODE_ISOLATED) revert IsolatedAccountMarketLimit(accountId, _lowestId(maskBefore));
         uint256 max = _maxPositions;
-        if (_popcount(mask) >= max) revert TooManyPositions(accountId, max);
-        return mask | (1 << marketId);
+        if (_popcount(maskBefore) >= max) revert TooManyPositions(accountId, max);
     }
 
     function _key(uint256 accountId, uint256 marketId) private pure returns (uint256) {
@@ -470,23 +481,28 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         Override memory o
     ) private view returns (AccountMargin memory r) {
         collateral += o.quoteDelta;
-        if (o.marketId != 0 && !o.priceOnly) mask |= 1 << o.marketId;
+        if (o.marketId != 0) mask |= 1 << o.marketId;
         Sums memory s;
         s.equity = collateral;
         for (uint256 id = 1; mask >> id != 0; ++id) {
             if ((mask >> id) & 1 == 0) continue;
-            if (id == o.marketId && !o.priceOnly) {
+            if (id == o.marketId) {
                 _addPosition(s, id, o.size, o.openNotional, 0, true, o.price);
             } else {
                 Position memory p = _positions[_key(accountId, id)];
-                uint256 price = id == o.marketId ? o.price : 0;
-                _addPosition(s, id, int256(p.lots) * int256(SIZE_STEP), p.openNotional, p.fundingIndex, false, price);
+                _addPosition(s, id, int256(p.lots) * int256(SIZE_STEP), p.openNotional, p.fundingIndex, false, 0);
             }
         }
         for (uint256 seen = s.groupsSeen; seen != 0; seen &= seen - 1) {
             uint256 g = _lowestId(seen);
-            uint256 offset = _groupOffsets[uint8(g)];
             uint256 netAbs = s.net[g].abs();
+            if (netAbs == s.gross[g]) {
+                // nothing hedged (e.g. one leg alone): the offset does not apply, so it is not read
+                s.mm += s.groupMm[g];
+                s.im += s.groupIm[g];
+                continue;
+            }
+            uint256 offset = _groupOffsets[uint8(g)];
             s.mm += MarginMath.groupRequirement(s.groupMm[g], s.gross[g], netAbs, offset);
             s.im += MarginMath.groupRequirement(s.groupIm[g], s.gross[g], netAbs, offset);
         }
@@ -563,6 +579,12 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
             s.mm += mmPart;
             s.im += imPart;
         } else {
+            if (s.groupsSeen == 0) {
+                s.groupMm = new uint256[](MAX_GROUPS + 1);
+                s.groupIm = new uint256[](MAX_GROUPS + 1);
+                s.gross = new uint256[](MAX_GROUPS + 1);
+                s.net = new int256[](MAX_GROUPS + 1);
+            }
             s.groupsSeen |= 1 << g;
             s.groupMm[g] += mmPart;
             s.groupIm[g] += imPart;

@@ -164,15 +164,28 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
     /* SETTLEMENT */
 
     /// @inheritdoc IVault
-    function settleTrade(uint256 accountId, int256 amount, uint256 mask) external returns (int256 collateral) {
+    function settleTrade(
+        uint256 accountId,
+        address caller,
+        int256 amount,
+        uint256 marketId,
+        bool positionOpen
+    ) external returns (int256 collateral, uint8 mode, uint256 maskBefore) {
         if (msg.sender != _clearingHouse) revert NotClearingHouse(msg.sender);
-        Account storage account = _accounts[accountId];
+        Account storage account = _existing(accountId);
+        if (caller != account.owner && !_operators[accountId][caller]) {
+            revert NotAccountOwnerOrOperator(accountId, caller);
+        }
+        mode = account.mode;
+        maskBefore = account.marketMask;
         // A pure transfer between two ledgers: Σ quoteBalance + pool is unchanged.
         if (amount != 0) _poolBalance = (_poolBalance - amount).toInt96();
-        // one write of the account's second word: quote balance and market mask together
+        uint256 bit = 1 << marketId;
         // cannot truncate: the ClearingHouse numbers markets below 72
-        (account.quoteBalance, account.marketMask) = ((account.quoteBalance + amount).toInt128(), uint72(mask));
-        return _collateralValue(accountId, true);
+        uint72 mask = uint72(positionOpen ? maskBefore | bit : maskBefore & ~bit);
+        // one write of the account's second word: quote balance and market mask together
+        (account.quoteBalance, account.marketMask) = ((account.quoteBalance + amount).toInt128(), mask);
+        collateral = _collateralValue(accountId, true);
     }
 
     /* LEDGERS */
@@ -293,15 +306,6 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
     /// @inheritdoc IVault
     function isAuthorized(uint256 accountId, address caller) external view returns (bool) {
         return caller == _accounts[accountId].owner || _operators[accountId][caller];
-    }
-
-    /// @inheritdoc IVault
-    function requireAuthorized(uint256 accountId, address caller) external view returns (uint8 mode, uint256 mask) {
-        Account storage account = _existing(accountId);
-        if (caller != account.owner && !_operators[accountId][caller]) {
-            revert NotAccountOwnerOrOperator(accountId, caller);
-        }
-        return (account.mode, account.marketMask);
     }
 
     /// @inheritdoc IVault

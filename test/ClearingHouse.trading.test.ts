@@ -19,7 +19,7 @@ describe("ClearingHouse: trading", () => {
       const fee = units(15_000_075, 12);
       await expect(f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(10), 0))
         .to.emit(f.clearingHouse, "PositionChanged")
-        .withArgs(f.aliceCross, ETH, E(10), fill, fee, 0, 0, E(10), -E(30_000) - units(15, 16), 0);
+        .withArgs(f.aliceCross, ETH, E(10), fill, fee, 0, 0, E(10), -E(30_000) - units(15, 16));
       expect(await f.clearingHouse.positionOf(f.aliceCross, ETH)).to.deep.equal([E(10), -(E(30_000) + units(15, 16))]);
       expect(await f.vault.quoteBalance(f.aliceCross)).to.equal(E(10_000) - fee);
       expect(await f.vault.poolBalance()).to.equal(E(1_000_000) + fee);
@@ -72,7 +72,6 @@ describe("ClearingHouse: trading", () => {
           anyValue, // a few seconds of funding on skew 10
           E(6),
           expected.openNotional,
-          anyValue,
         );
       // 4 of 10 closed: 40 % of the cost basis (12,000.06) against proceeds 4 × fill ≈ 13,200: ≈ +1,200
       expect(expected.realized).to.be.closeTo(E(1_200), E(1));
@@ -390,7 +389,7 @@ describe("ClearingHouse: trading", () => {
 
     it("only the ClearingHouse settles PnL in the Vault", async () => {
       const { f } = await funded();
-      await expect(f.vault.connect(f.alice).settleTrade(f.aliceCross, E(1), 0))
+      await expect(f.vault.connect(f.alice).settleTrade(f.aliceCross, f.alice.address, E(1), ETH, true))
         .to.be.revertedWithCustomError(f.vault, "NotClearingHouse")
         .withArgs(f.alice.address);
     });

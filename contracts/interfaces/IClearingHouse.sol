@@ -66,7 +66,9 @@ interface IClearingHouse {
     event MarketConfigured(uint256 indexed marketId, MarketParams params);
     /// @notice A correlation group's hedge offset changed.
     event GroupOffsetSet(uint8 indexed group, uint256 offset);
-    /// @notice A trade changed a position. `realizedPnl` excludes the fee and the funding paid.
+    /// @notice A trade changed a position. `realizedPnl` excludes the fee and the funding paid; the
+    ///         quote balance moved by realizedPnl − fundingPaid − fee. The market's funding index
+    ///         after the trade is `marketState(marketId).fundingIndex` in the same block.
     event PositionChanged(
         uint256 indexed accountId,
         uint256 indexed marketId,
@@ -76,8 +78,7 @@ interface IClearingHouse {
         int256 realizedPnl,
         int256 fundingPaid,
         int256 newSize,
-        int256 newOpenNotional,
-        int256 fundingIndex
+        int256 newOpenNotional
     );
     /// @notice The account-wide limit of open positions changed.
     event MaxPositionsPerAccountSet(uint256 maxPositions);

@@ -147,12 +147,6 @@ interface IVault {
     /// @param caller The address asked about.
     function isAuthorized(uint256 accountId, address caller) external view returns (bool);
 
-    /// @notice Reverts `UnknownAccount` or `NotAccountOwnerOrOperator` unless `caller` may act for
-    ///         the account; returns its margin mode and its market bitmask.
-    /// @param accountId The account.
-    /// @param caller The address acting.
-    function requireAuthorized(uint256 accountId, address caller) external view returns (uint8 mode, uint256 mask);
-
     /// @notice The account's collateral value (as `collateralValue`) and market bitmask, in one call.
     /// @param accountId The account.
     function marginInputs(uint256 accountId) external view returns (int256 collateral, uint256 mask);
@@ -220,14 +214,26 @@ interface IVault {
 
     /* SETTLEMENT */
 
-    /// @notice Moves `amount` (WAD, signed) from the liquidity pool's ledger to the account's
-    ///         quote balance (negative: from the account to the pool) and records the account's
-    ///         market bitmask. ClearingHouse only.
+    /// @notice Settles a trade: checks that `caller` is the account's owner or operator, moves
+    ///         `amount` (WAD, signed) from the liquidity pool's ledger to the account's quote
+    ///         balance (negative: from the account to the pool), and sets or clears the account's
+    ///         bit for `marketId`. ClearingHouse only.
+    /// @dev Reverts `UnknownAccount`, `NotAccountOwnerOrOperator`.
     /// @param accountId The account.
+    /// @param caller The address that asked the ClearingHouse to trade.
     /// @param amount Realized PnL net of fees and funding, WAD.
-    /// @param mask Markets the account holds positions in after the trade (bit i = market i).
+    /// @param marketId The market traded.
+    /// @param positionOpen Whether the account holds a position in that market after the trade.
     /// @return collateral The account's collateral value afterwards (as `collateralValue`).
-    function settleTrade(uint256 accountId, int256 amount, uint256 mask) external returns (int256 collateral);
+    /// @return mode The account's margin mode.
+    /// @return maskBefore The account's market bitmask before the trade.
+    function settleTrade(
+        uint256 accountId,
+        address caller,
+        int256 amount,
+        uint256 marketId,
+        bool positionOpen
+    ) external returns (int256 collateral, uint8 mode, uint256 maskBefore);
 
     /* LEDGERS */
 

@@ -20,7 +20,7 @@ contract MockMarginHook is IMarginHook {
     /// @notice Marks the account as holding a position in market 1 (or none) needing `initialMargin_`.
     function setPosition(uint256 accountId, bool open, uint256 initialMargin_) external {
         initialMargin[accountId] = initialMargin_;
-        vault.settleTrade(accountId, 0, open ? 2 : 0);
+        vault.settleTrade(accountId, vault.ownerOf(accountId), 0, 1, open);
     }
 
     function freeCollateral(uint256 accountId) external view returns (int256) {
