@@ -77,17 +77,28 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         uint256 price; // the market's oracle price, already read
     }
 
-    /// @dev Running sums of a margin computation; group sums are indexed by group id (1..8).
+    /// @dev Running sums of one correlation group: stand-alone MM and IM, gross and signed net notional.
+    struct GroupSum {
+        uint256 mm;
+        uint256 im;
+        uint256 gross;
+        int256 net;
+    }
+
+    /// @dev Running sums of a margin computation. The first correlation group met is summed in
+    ///      the `first*` fields; further groups (rare) in `others`, indexed by group id and allocated
+    ///      on demand.
     struct Sums {
         int256 equity;
         uint256 mm;
         uint256 im;
-        uint256 groupsSeen; // bitmask
-        // allocated at the first grouped position: most checks never need them
-        uint256[] groupMm;
-        uint256[] groupIm;
-        uint256[] gross;
-        int256[] net;
+        uint256 firstGroup;
+        uint256 firstMm;
+        uint256 firstIm;
+        uint256 firstGross;
+        int256 firstNet;
+        uint256 othersSeen; // bitmask of group ids in `others`
+        GroupSum[] others;
     }
 
     IVault private immutable _VAULT;
@@ -286,7 +297,8 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         Market storage m = _market(marketId);
         uint256 price = _price(m);
         int256 index = _indexNow(m, price); // written with the new funding rate in _updateMarket
-        Position storage pos = _positions[_key(accountId, marketId)];
+        uint256 key = (accountId << 8) | marketId; // _key without its check: _market checked the id
+        Position memory pos = _positions[key];
         int256 oldSize = int256(pos.lots) * int256(SIZE_STEP);
 
         Override memory o = _applied(pos, m, marketId, sizeDelta, price, index);
@@ -296,12 +308,16 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         // A trade increases exposure when |size| grows or the side flips; a reducing trade is
         // judged against the account's health before it.
         bool increases = o.size.abs() > oldSize.abs() || (o.size != 0 && (oldSize > 0) != (o.size > 0));
-        AccountMargin memory before;
-        if (!increases) before = _margin(accountId, _noOverride());
+        int256 equityBefore;
+        uint256 mmBefore;
+        if (!increases) {
+            AccountMargin memory before = _margin(accountId, _noOverride());
+            (equityBefore, mmBefore) = (before.equity, before.maintenanceMargin);
+        }
 
         _updateMarket(m, marketId, oldSize, o, pos.openNotional, index);
         // cannot truncate: |size| in lots is bounded by the uint64 open-interest caps
-        _positions[_key(accountId, marketId)] = Position(
+        _positions[key] = Position(
             int64(o.size / int256(SIZE_STEP)),
             SafeCast.toInt96(o.openNotional),
             SafeCast.toInt96(index)
@@ -320,7 +336,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         // After settlement the override is the stored position with its funding settled: the check
         // reuses it and the price already read instead of reading both again.
         o.quoteDelta = 0;
-        _checkMargin(accountId, increases, before, _marginOf(accountId, collateral, mask, o));
+        _checkMargin(accountId, increases, equityBefore, mmBefore, _marginOf(accountId, collateral, mask, o));
         emit PositionChanged(
             accountId,
             marketId,
@@ -335,28 +351,28 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
     }
 
     /// @dev Increasing exposure needs free collateral ≥ 0. Reducing is allowed unless the account
-    ///      ends liquidatable with a lower margin ratio (equity / MM) than `before`.
+    ///      ends liquidatable with a lower margin ratio (equity / MM) than before the trade.
     function _checkMargin(
         uint256 accountId,
         bool increases,
-        AccountMargin memory before,
+        int256 equityBefore,
+        uint256 mmBefore,
         AccountMargin memory after_
     ) private pure {
         if (increases) {
             if (after_.freeCollateral < 0) revert InsufficientMargin(accountId, after_.freeCollateral);
         } else if (after_.liquidatable) {
             // ratioAfter < ratioBefore ⇔ equityAfter × mmBefore < equityBefore × mmAfter (MM > 0)
-            if (
-                after_.equity * before.maintenanceMargin.toInt256() <
-                before.equity * after_.maintenanceMargin.toInt256()
-            ) revert MarginRatioWorsened(accountId, after_.equity, after_.maintenanceMargin);
+            if (after_.equity * mmBefore.toInt256() < equityBefore * after_.maintenanceMargin.toInt256()) {
+                revert MarginRatioWorsened(accountId, after_.equity, after_.maintenanceMargin);
+            }
         }
     }
 
     /// @dev The position after a trade of `sizeDelta` at the current fill, as an override: the
     ///      position's pending funding is settled by the trade, so the override owes none.
     function _applied(
-        Position storage pos,
+        Position memory p,
         Market storage m,
         uint256 marketId,
         int256 sizeDelta,
@@ -365,7 +381,6 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
     ) private view returns (Override memory o) {
         o.fill = MarginMath.fillPrice(price, _skew(m), sizeDelta, uint256(m.skewScaleLots) * SIZE_STEP);
         o.fee = MarginMath.takerFee(sizeDelta, o.fill, uint256(m.takerFeePpb) * PPB);
-        Position memory p = pos;
         int256 oldSize = int256(p.lots) * int256(SIZE_STEP);
         o.funding = MarginMath.pendingFunding(oldSize, index, p.fundingIndex);
         (o.size, o.openNotional, o.realized) = MarginMath.applyTrade(oldSize, p.openNotional, sizeDelta, o.fill);
@@ -426,7 +441,8 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
     }
 
     function _key(uint256 accountId, uint256 marketId) private pure returns (uint256) {
-        // account ids are below 2^248 (created one at a time), market ids below 2^8
+        // Unique while account ids stay below 2^248 (created one at a time) and market ids below 2^8.
+        if (marketId > MAX_MARKETS) revert UnknownMarket(marketId);
         return (accountId << 8) | marketId;
     }
 
@@ -489,22 +505,15 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
             if (id == o.marketId) {
                 _addPosition(s, id, o.size, o.openNotional, 0, true, o.price);
             } else {
-                Position memory p = _positions[_key(accountId, id)];
+                Position memory p = _positions[(accountId << 8) | id]; // ids from the mask are valid
                 _addPosition(s, id, int256(p.lots) * int256(SIZE_STEP), p.openNotional, p.fundingIndex, false, 0);
             }
         }
-        for (uint256 seen = s.groupsSeen; seen != 0; seen &= seen - 1) {
+        if (s.firstGroup != 0) _addGroup(s, s.firstGroup, s.firstMm, s.firstIm, s.firstGross, s.firstNet);
+        for (uint256 seen = s.othersSeen; seen != 0; seen &= seen - 1) {
             uint256 g = _lowestId(seen);
-            uint256 netAbs = s.net[g].abs();
-            if (netAbs == s.gross[g]) {
-                // nothing hedged (e.g. one leg alone): the offset does not apply, so it is not read
-                s.mm += s.groupMm[g];
-                s.im += s.groupIm[g];
-                continue;
-            }
-            uint256 offset = _groupOffsets[uint8(g)];
-            s.mm += MarginMath.groupRequirement(s.groupMm[g], s.gross[g], netAbs, offset);
-            s.im += MarginMath.groupRequirement(s.groupIm[g], s.gross[g], netAbs, offset);
+            GroupSum memory sum = s.others[g];
+            _addGroup(s, g, sum.mm, sum.im, sum.gross, sum.net);
         }
         r.collateralValue = collateral;
         r.equity = s.equity;
@@ -579,18 +588,38 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
             s.mm += mmPart;
             s.im += imPart;
         } else {
-            if (s.groupsSeen == 0) {
-                s.groupMm = new uint256[](MAX_GROUPS + 1);
-                s.groupIm = new uint256[](MAX_GROUPS + 1);
-                s.gross = new uint256[](MAX_GROUPS + 1);
-                s.net = new int256[](MAX_GROUPS + 1);
+            int256 signed = size > 0 ? int256(n) : -int256(n);
+            if (s.firstGroup == 0 || s.firstGroup == g) {
+                s.firstGroup = g;
+                s.firstMm += mmPart;
+                s.firstIm += imPart;
+                s.firstGross += n;
+                s.firstNet += signed;
+            } else {
+                if (s.othersSeen == 0) s.others = new GroupSum[](MAX_GROUPS + 1);
+                s.othersSeen |= 1 << g;
+                GroupSum memory sum = s.others[g];
+                sum.mm += mmPart;
+                sum.im += imPart;
+                sum.gross += n;
+                sum.net += signed;
             }
-            s.groupsSeen |= 1 << g;
-            s.groupMm[g] += mmPart;
-            s.groupIm[g] += imPart;
-            s.gross[g] += n;
-            s.net[g] += size > 0 ? int256(n) : -int256(n);
         }
+    }
+
+    /// @dev A group's requirement: Σ stand-alone × (1 − offset × (gross − net) / gross). With
+    ///      nothing hedged (one leg alone, or all legs on one side) that is the stand-alone sum, and
+    ///      the offset is not read.
+    function _addGroup(Sums memory s, uint256 g, uint256 mm, uint256 im, uint256 gross, int256 net) private view {
+        uint256 netAbs = net.abs();
+        if (netAbs == gross) {
+            s.mm += mm;
+            s.im += im;
+            return;
+        }
+        uint256 offset = _groupOffsets[uint8(g)];
+        s.mm += MarginMath.groupRequirement(mm, gross, netAbs, offset);
+        s.im += MarginMath.groupRequirement(im, gross, netAbs, offset);
     }
 
     /// @dev MarginMath.tieredRequirement, MM and IM in one pass. The first bracket comes from the

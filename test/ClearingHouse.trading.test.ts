@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { HEARTBEAT, PAUSE_TRADE, WAD, units } from "./shared/fixtures";
-import { BTC, ETH, STETH, fundUsdc, protocolFixture } from "./shared/protocol";
+import { HEARTBEAT, PAUSE_TRADE, WAD, deployFeed, deployOracle, units } from "./shared/fixtures";
+import { BTC, ETH, STETH, fundUsdc, marketParams, protocolFixture } from "./shared/protocol";
 import { expectConservation, expectUnchanged, snapshotLedger } from "./shared/ledger";
 import * as mm from "../src/math/margin";
 import { readAccountSnapshot } from "../src/protocol/margin";
@@ -122,6 +122,37 @@ describe("ClearingHouse: trading", () => {
       expect(margin.maintenanceMargin).to.equal(mm.groupRequirement(standAlone, gross, net, (WAD * 8n) / 10n));
       // ≈ 22,475 × (1 − 0.8 × 598/899) = 10,515
       expect(margin.maintenanceMargin).to.be.closeTo(E(10_515), E(1));
+    });
+
+    it("two correlation groups at once: each group's offset applies to its own legs only (mirror == chain)", async () => {
+      const f = await loadFixture(protocolFixture);
+      // markets 4 and 5 form group 2 with offset 0.5, next to group 1 (ETH/STETH, offset 0.8)
+      for (const answer of [units(100, 8), units(101, 8)]) {
+        const feed = await deployFeed(8, answer);
+        const oracle = await deployOracle(feed);
+        await f.clearingHouse.addMarket(marketParams(await oracle.getAddress(), { group: 2 }));
+      }
+      await f.clearingHouse.setGroupOffset(2, units(5, 17));
+      await fundUsdc(f, f.alice, f.aliceCross, 100_000);
+      await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(100), 0);
+      await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, STETH, -E(60), 0);
+      await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, 4, E(1_000), 0);
+      await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, 5, -E(1_000), 0);
+      await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, BTC, E(1), 0);
+      const snapshot = await readAccountSnapshot(f.vault, f.clearingHouse, f.aliceCross);
+      expect(snapshot.groupOffsets).to.deep.equal({ 1: units(8, 17), 2: units(5, 17) });
+      const m = await f.clearingHouse.accountMargin(f.aliceCross);
+      const expected = mm.accountMargin(snapshot.collateralValue, snapshot.positions, snapshot.groupOffsets);
+      expect([m.equity, m.maintenanceMargin, m.initialMargin, m.freeCollateral]).to.deep.equal([
+        expected.equity,
+        expected.maintenanceMargin,
+        expected.initialMargin,
+        expected.freeCollateral,
+      ]);
+      // group 2 nets 100,000 long against 101,000 short: 99 % hedged, so its MM is about
+      // 201,000 × 2.5 % × (1 − 0.5 × 200,000/201,000) ≈ 2,525 instead of 5,025
+      const standAlone = mm.tieredRequirement(E(100_000), snapshot.positions[0].tiers, false);
+      expect(standAlone).to.equal(E(2_500));
     });
 
     it("refuses a trade that would leave free collateral negative (InsufficientMargin) and changes nothing", async () => {
@@ -295,6 +326,14 @@ describe("ClearingHouse: trading", () => {
       const ch = f.clearingHouse.connect(f.alice);
       return { f, ch, unchanged: () => expectUnchanged(before, f.vault, f.tokens) };
     }
+
+    it("positionOf and closePosition reject market ids beyond the last possible market", async () => {
+      const { f, ch } = await funded();
+      await expect(ch.positionOf(f.aliceCross, 72)).to.be.revertedWithCustomError(ch, "UnknownMarket").withArgs(72);
+      await expect(ch.closePosition(f.aliceCross, 256 + 1, 0))
+        .to.be.revertedWithCustomError(ch, "UnknownMarket")
+        .withArgs(257);
+    });
 
     it("ZeroSize, InvalidSizeStep, UnknownMarket, NoPosition", async () => {
       const { f, ch, unchanged } = await funded();
