@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { HEARTBEAT, PAUSE_TRADE, WAD, deployFeed, deployOracle, units } from "./shared/fixtures";
+import { HEARTBEAT, PAUSE_TRADE, WAD, deployFeed, deployOracle, fundAccount, units } from "./shared/fixtures";
 import { BTC, ETH, STETH, fundUsdc, marketParams, protocolFixture } from "./shared/protocol";
 import { expectConservation, expectUnchanged, snapshotLedger } from "./shared/ledger";
 import * as mm from "../src/math/margin";
@@ -272,6 +272,25 @@ describe("ClearingHouse: trading", () => {
       const after = await f.clearingHouse.accountMargin(f.aliceCross);
       expect(after.maintenanceMargin).to.equal(0n);
       expect(after.liquidatable).to.equal(false);
+    });
+
+    it("an account left in debt by a closed loss cannot withdraw the collateral that backs the debt", async () => {
+      const f = await loadFixture(protocolFixture);
+      await fundUsdc(f, f.alice, f.aliceCross, 1_000);
+      await fundAccount(f, f.weth, f.alice, f.aliceCross, E(1) / 10n); // 0.1 WETH, 270 of collateral value
+      await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(6), 0);
+      await f.ethFeed.updateAnswer(units(2_700, 8)); // −1,800 on 6 ETH
+      await f.clearingHouse.connect(f.alice).closePosition(f.aliceCross, ETH, 0);
+      const quote = await f.vault.quoteBalance(f.aliceCross);
+      expect(quote).to.be.lt(0n); // ≈ 1,000 − 1,800 − fees
+      // no positions, but a debt: the 0.1 WETH (2,700 × 0.1 × 0.9 = 243) does not cover it
+      const free = await f.vault.freeCollateral(f.aliceCross);
+      expect(free).to.equal(quote + E(243));
+      const before = await snapshotLedger(f.vault, f.tokens);
+      await expect(f.vault.connect(f.alice).withdraw(f.aliceCross, f.weth, E(1) / 100n, f.alice.address))
+        .to.be.revertedWithCustomError(f.vault, "InsufficientFreeCollateral")
+        .withArgs(f.aliceCross, quote + E(243) - E(243) / 10n);
+      await expectUnchanged(before, f.vault, f.tokens);
     });
 
     it("a liquidatable account with positive equity may de-risk: the ratio rises", async () => {

@@ -234,28 +234,16 @@ export function liquidationPrice(
   maxPrice: bigint = 1n << 128n,
 ): bigint | null {
   const liquidatableAt = (price: bigint) => accountMargin(collateralValue, positionsAt(price), groupOffsets).liquidatable;
-  if (isLong) {
-    // highest price that liquidates: liquidatable on [1, p*], safe above
-    if (!liquidatableAt(1n)) return null;
-    if (liquidatableAt(maxPrice)) return maxPrice;
-    let lo = 1n;
-    let hi = maxPrice;
-    while (hi - lo > 1n) {
-      const mid = (lo + hi) / 2n;
-      if (liquidatableAt(mid)) lo = mid;
-      else hi = mid;
-    }
-    return lo;
+  // A long is liquidatable at low prices, a short at high ones: bisect between the two ends for
+  // the last liquidating price next to the first safe one.
+  let inside = isLong ? 1n : maxPrice;
+  let outside = isLong ? maxPrice : 1n;
+  if (!liquidatableAt(inside)) return null;
+  if (liquidatableAt(outside)) return outside;
+  while (abs(outside - inside) > 1n) {
+    const mid = (inside + outside) / 2n;
+    if (liquidatableAt(mid)) inside = mid;
+    else outside = mid;
   }
-  // short: lowest price that liquidates: safe below p*, liquidatable on [p*, max]
-  if (!liquidatableAt(maxPrice)) return null;
-  if (liquidatableAt(1n)) return 1n;
-  let lo = 1n;
-  let hi = maxPrice;
-  while (hi - lo > 1n) {
-    const mid = (lo + hi) / 2n;
-    if (liquidatableAt(mid)) hi = mid;
-    else lo = mid;
-  }
-  return hi;
+  return inside;
 }
