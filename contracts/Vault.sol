@@ -145,9 +145,7 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
         if (fromId == toId) revert SameAccount(fromId);
         Account storage from = _existing(fromId);
         Account storage to = _existing(toId);
-        if (msg.sender != from.owner && !_operators[fromId][msg.sender]) {
-            revert NotAccountOwnerOrOperator(fromId, msg.sender);
-        }
+        if (!_isAuthorized(from, fromId, msg.sender)) revert NotAccountOwnerOrOperator(fromId, msg.sender);
         if (from.owner != to.owner) revert AccountOwnerMismatch(fromId, toId);
         if (token == _SETTLEMENT) {
             _debitQuote(fromId, amount);
@@ -173,9 +171,7 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
     ) external returns (int256 collateral, uint8 mode, uint256 maskBefore) {
         if (msg.sender != _clearingHouse) revert NotClearingHouse(msg.sender);
         Account storage account = _existing(accountId);
-        if (caller != account.owner && !_operators[accountId][caller]) {
-            revert NotAccountOwnerOrOperator(accountId, caller);
-        }
+        if (!_isAuthorized(account, accountId, caller)) revert NotAccountOwnerOrOperator(accountId, caller);
         mode = account.mode;
         maskBefore = account.marketMask;
         // A pure transfer between two ledgers: Σ quoteBalance + pool is unchanged.
@@ -305,7 +301,7 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
 
     /// @inheritdoc IVault
     function isAuthorized(uint256 accountId, address caller) external view returns (bool) {
-        return caller == _accounts[accountId].owner || _operators[accountId][caller];
+        return _isAuthorized(_accounts[accountId], accountId, caller);
     }
 
     /// @inheritdoc IVault
@@ -399,6 +395,11 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
     function _existing(uint256 accountId) internal view returns (Account storage account) {
         account = _accounts[accountId];
         if (account.owner == address(0)) revert UnknownAccount(accountId);
+    }
+
+    /// @dev The owner, or an operator the owner approved for this account.
+    function _isAuthorized(Account storage account, uint256 accountId, address caller) private view returns (bool) {
+        return caller == account.owner || _operators[accountId][caller];
     }
 
     function _requireOwner(uint256 accountId) internal view returns (Account storage account) {
