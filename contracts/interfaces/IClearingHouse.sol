@@ -16,17 +16,18 @@ interface IClearingHouse {
     /* TYPES */
 
     /// @notice Owner-set parameters of a market.
-    /// @param oracle USD price source of the base asset (WAD).
+    /// @param oracle IPriceOracle adapter over a Chainlink feed (USD price of the base asset, WAD);
+    ///        the market caches the adapter's feed, heartbeat and decimals and reads the feed
+    ///        directly with the same rules.
     /// @param group Correlation group 1..8 sharing a hedge offset, 0 = none.
-    /// @param oracle is an IPriceOracle adapter over a Chainlink feed; the market caches the adapter's
-    ///        feed, heartbeat and decimals and reads the feed directly with the same rules.
-    /// @param skewScale Skew (base units, WAD) at which the premium reaches 100 %.
-    /// @param takerFee Fee on traded notional, WAD.
-    /// @param maxFundingRatePerDay Funding rate at |skew| ≥ skewScale, WAD per day.
-    /// @param maxLongOpenInterest Cap on total long size, WAD base units.
-    /// @param maxShortOpenInterest Cap on total short size, WAD base units.
+    /// @param skewScale Skew (base units, WAD, whole lots) at which the premium reaches 100 %.
+    /// @param takerFee Fee on traded notional, WAD, whole billionths, at most 1 %.
+    /// @param maxFundingRatePerDay Funding rate at |skew| ≥ skewScale, WAD per day, whole billionths.
+    /// @param maxLongOpenInterest Cap on total long size, WAD base units, whole lots.
+    /// @param maxShortOpenInterest Cap on total short size, WAD base units, whole lots.
     /// @param maxPriceDeviation Circuit-breaker band around the last trade's price, WAD.
-    /// @param tiers Progressive margin brackets (1..4), bounds increasing, rates non-decreasing.
+    /// @param tiers Progressive margin brackets (1..4): bounds increasing whole dollars (the last is
+    ///        ignored), rates in whole millionths, mm < im ≤ 100 %, non-decreasing.
     struct MarketParams {
         address oracle;
         uint8 group;
@@ -39,7 +40,9 @@ interface IClearingHouse {
         MarginMath.Tier[] tiers;
     }
 
-    /// @notice A market's live state.
+    /// @notice A market's live state: funding index (USD per unit, WAD, accrued to now), funding
+    ///         rate (WAD per day, signed like the skew), skew and open interest (base units, WAD),
+    ///         Σ open notional of all positions (WAD), time of the last accrual.
     struct MarketState {
         int256 fundingIndex;
         int256 fundingRate;
