@@ -424,12 +424,11 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
             openNotionalSum.toInt128()
         );
         int256 skew = (int256(longLots) - int256(shortLots)) * int256(SIZE_STEP);
-        int256 rate = MarginMath.fundingRate(
-            skew,
-            uint256(m.skewScaleLots) * SIZE_STEP,
-            uint256(m.maxFundingRatePpb) * PPB
+        (m.fundingIndex, m.fundingRate, m.lastFundingTime) = (
+            index.toInt96(),
+            _rate(m, skew).toInt64(),
+            uint40(block.timestamp)
         );
-        (m.fundingIndex, m.fundingRate, m.lastFundingTime) = (index.toInt96(), rate.toInt64(), uint40(block.timestamp));
     }
 
     /// @dev Opening a market: an Isolated account holds one, a Cross account at most `_maxPositions`.
@@ -461,9 +460,9 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         return (int256(uint256(m.longLots)) - int256(uint256(m.shortLots))) * int256(SIZE_STEP);
     }
 
-    function _rate(Market storage m) private view returns (int256) {
-        return
-            MarginMath.fundingRate(_skew(m), uint256(m.skewScaleLots) * SIZE_STEP, uint256(m.maxFundingRatePpb) * PPB);
+    /// @dev The funding rate the market pays at `skew` (its skew after a trade, or now).
+    function _rate(Market storage m, int256 skew) private view returns (int256) {
+        return MarginMath.fundingRate(skew, uint256(m.skewScaleLots) * SIZE_STEP, uint256(m.maxFundingRatePpb) * PPB);
     }
 
     /// @dev Accrues the market's funding index to now at `price`; returns the new index.
@@ -712,7 +711,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         m.maxPriceDeviation = p.maxPriceDeviation;
         m.maxLongLots = _lots(p.maxLongOpenInterest, "maxLongOpenInterest");
         m.maxShortLots = _lots(p.maxShortOpenInterest, "maxShortOpenInterest");
-        m.fundingRate = _rate(m).toInt64();
+        m.fundingRate = _rate(m, _skew(m)).toInt64();
         _oracles[marketId] = p.oracle;
         emit MarketConfigured(marketId, p);
     }

@@ -150,9 +150,12 @@ describe("ClearingHouse: trading", () => {
         expected.freeCollateral,
       ]);
       // group 2 nets 100,000 long against 101,000 short: 99 % hedged, so its MM is about
-      // 201,000 × 2.5 % × (1 − 0.5 × 200,000/201,000) ≈ 2,525 instead of 5,025
-      const standAlone = mm.tieredRequirement(E(100_000), snapshot.positions[0].tiers, false);
-      expect(standAlone).to.equal(E(2_500));
+      // 201,000 × 2.5 % × (1 − 0.5 × 200,000/201,000) ≈ 2,525 instead of 5,025: without the group-2
+      // offset the account would need ≈ 2,500 more, and without both offsets more still
+      const noGroup2 = mm.accountMargin(snapshot.collateralValue, snapshot.positions, { 1: units(8, 17), 2: 0n });
+      expect(noGroup2.maintenanceMargin - m.maintenanceMargin).to.be.closeTo(E(2_500), E(1));
+      const noOffsets = mm.accountMargin(snapshot.collateralValue, snapshot.positions, { 1: 0n, 2: 0n });
+      expect(noOffsets.maintenanceMargin).to.be.gt(noGroup2.maintenanceMargin);
     });
 
     it("refuses a trade that would leave free collateral negative (InsufficientMargin) and changes nothing", async () => {
