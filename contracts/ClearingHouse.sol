@@ -8,12 +8,12 @@ import {Guarded} from "./access/Guarded.sol";
 import {AggregatorV3Interface} from "./interfaces/AggregatorV3Interface.sol";
 import {IClearingHouse} from "./interfaces/IClearingHouse.sol";
 import {IMarginHook} from "./interfaces/IMarginHook.sol";
-import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {IVault} from "./interfaces/IVault.sol";
 import {FixedPointMath} from "./libraries/FixedPointMath.sol";
 import {MarginMath} from "./libraries/MarginMath.sol";
+import {MarketConfig} from "./libraries/MarketConfig.sol";
 import {OracleLib} from "./libraries/OracleLib.sol";
-import {WAD, PPM, PPB, SECONDS_PER_DAY, SIZE_STEP, MAX_TIERS, MAX_GROUPS, MAX_MARKETS, MAX_POSITIONS_PER_ACCOUNT, MAX_TAKER_FEE, MAX_FUNDING_RATE_PER_DAY, MAX_MARGIN_RATE, MAX_OFFSET, MAX_PRICE_DEVIATION, MODE_ISOLATED, PAUSE_TRADE} from "./libraries/Constants.sol";
+import {WAD, PPM, PPB, SECONDS_PER_DAY, SIZE_STEP, MAX_TIERS, MAX_GROUPS, MAX_MARKETS, MAX_POSITIONS_PER_ACCOUNT, MAX_OFFSET, MODE_ISOLATED, PAUSE_TRADE, MAX_LIQUIDATION_FEE, MAX_COLLATERAL_DISCOUNT, MAX_DUST_THRESHOLD, MAX_RATE_LIMIT_WINDOW, MIN_CIRCUIT_BREAKER_TIMEOUT, MAX_CIRCUIT_BREAKER_TIMEOUT} from "./libraries/Constants.sol";
 
 /// @title ClearingHouse
 /// @notice Markets, positions and the cross-margin engine of Crossmargin. See {IClearingHouse}.
@@ -27,34 +27,6 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
     using SafeCast for int256;
     using FixedPointMath for uint256;
     using FixedPointMath for int256;
-
-    struct Market {
-        // word A: read by every margin check, written only by governance
-        AggregatorV3Interface feed;
-        uint24 heartbeat;
-        uint8 feedDecimals;
-        uint8 group;
-        uint8 tierCount;
-        uint24 tier0MmPpm; // the first bracket's rates in millionths (all brackets live in _tiers)
-        uint24 tier0ImPpm;
-        // word B: funding (written by every trade of the market) and the first bracket's bound
-        int96 fundingIndex;
-        int64 fundingRate; // WAD per day, signed like the skew
-        uint40 lastFundingTime;
-        uint56 tier0BoundUsd; // whole USD; unused when tierCount == 1
-        // word C: open interest (lots) and Σ open notional (WAD)
-        uint64 longLots;
-        uint64 shortLots;
-        int128 openNotionalSum;
-        // word D: trading parameters and open-interest caps, read by every trade
-        uint64 skewScaleLots;
-        uint32 takerFeePpb; // billionths
-        uint32 maxFundingRatePpb; // billionths per day
-        uint64 maxLongLots;
-        uint64 maxShortLots;
-        // word E: circuit breaker
-        uint64 maxPriceDeviation;
-    }
 
     /// @dev One word: size in lots, open notional and the funding index last settled at (both WAD).
     struct Position {
@@ -97,6 +69,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         uint256 firstIm;
         uint256 firstGross;
         int256 firstNet;
+        uint256 notional;
         uint256 othersSeen; // bitmask of group ids in `others`
         GroupSum[] others;
     }
@@ -106,12 +79,14 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
     // First: packs into the guardian's word, which every trade reads for the pause flags.
     uint8 private _maxPositions = uint8(MAX_POSITIONS_PER_ACCOUNT);
     uint256 private _marketCount;
-    mapping(uint256 marketId => Market) private _markets;
+    mapping(uint256 marketId => MarketConfig.Market) private _markets;
     mapping(uint256 marketId => address) private _oracles; // the adapter each market was configured with
     mapping(uint256 marketId => MarginMath.Tier[MAX_TIERS]) private _tiers;
     mapping(uint8 group => uint256) private _groupOffsets;
     /// @dev Keyed by `accountId << 8 | marketId` (one hash per lookup in the margin loop).
     mapping(uint256 key => Position) private _positions;
+    LiquidationParams private _liquidation;
+    uint256 private _circuitBreakerTimeout;
 
     /// @param vault_ The Vault holding collateral and quote balances.
     /// @param owner_ Governance (Ownable2Step).
@@ -119,6 +94,16 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
     constructor(IVault vault_, address owner_, address guardian_) Guarded(owner_, guardian_) {
         if (address(vault_) == address(0)) revert ZeroAddress();
         _VAULT = vault_;
+        // DESIGN §13 defaults; governance may change them
+        _liquidation = LiquidationParams({
+            liquidationFee: 0.01e18,
+            keeperShare: 0.5e18,
+            closeFactor: 0.5e18,
+            fullLiquidationThreshold: 0.5e18,
+            dustThreshold: 100e18,
+            collateralDiscount: 0.05e18
+        });
+        _circuitBreakerTimeout = 1 hours;
     }
 
     /* TRADING */
@@ -144,6 +129,94 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         _trade(accountId, marketId, -lots * int256(SIZE_STEP), priceLimit);
     }
 
+    /* LIQUIDATION */
+
+    /// @inheritdoc IClearingHouse
+    function liquidate(uint256 accountId, uint256 marketId, uint256 maxSize) external nonReentrant {
+        MarketConfig.Market storage m = _market(marketId);
+        uint256 key = (accountId << 8) | marketId; // _key without its check: _market checked the id
+        Position memory pos = _positions[key];
+        if (pos.lots == 0) revert NoPosition(accountId, marketId);
+        uint256 price = _price(m);
+        LiquidationParams memory lp = _liquidation;
+        (AccountMargin memory before, uint256 allowed) = _closable(accountId, pos.lots, price, lp);
+        if (!before.liquidatable) {
+            revert AccountNotLiquidatable(accountId, before.equity, before.maintenanceMargin);
+        }
+        uint256 absLots = uint256(int256(pos.lots).abs());
+        uint256 lots = maxSize / SIZE_STEP;
+        if (lots > allowed) lots = allowed;
+        if (lots == 0) revert ZeroSize();
+        if (lots < absLots) {
+            uint256 rest = _notionalOfLots(absLots - lots, price);
+            if (rest <= lp.dustThreshold) revert LiquidationLeavesDust(accountId, marketId, rest);
+        }
+
+        Override memory o;
+        int256 index = _indexNow(m, price);
+        int256 oldSize = int256(pos.lots) * int256(SIZE_STEP);
+        int256 sizeDelta = oldSize > 0 ? -int256(lots * SIZE_STEP) : int256(lots * SIZE_STEP);
+        o.funding = MarginMath.pendingFunding(oldSize, index, pos.fundingIndex);
+        (o.size, o.openNotional, o.realized) = MarginMath.applyTrade(oldSize, pos.openNotional, sizeDelta, price);
+        _updateMarket(m, marketId, oldSize, o, pos.openNotional, index);
+        _breaker(m, marketId, price, false);
+        uint256 closed = _notionalOfLots(lots, price);
+        _rateLimit(m, marketId, closed, before.equity);
+
+        Payout memory pay = _payout(accountId, closed, before.equity, lp);
+        if (o.size == 0) {
+            delete _positions[key];
+        } else {
+            // cannot truncate: |size| shrank
+            _positions[key] = Position(int64(o.size / int256(SIZE_STEP)), o.openNotional.toInt96(), index.toInt96());
+        }
+        _VAULT.settleLiquidation(
+            accountId,
+            o.realized - o.funding,
+            pay.keeperReward,
+            pay.insuranceFee,
+            msg.sender,
+            marketId,
+            o.size != 0
+        );
+        emit Liquidated(
+            accountId,
+            marketId,
+            msg.sender,
+            -sizeDelta,
+            price,
+            o.realized,
+            o.funding,
+            pay.penalty,
+            pay.keeperReward,
+            pay.insuranceFee,
+            pay.penalty - pay.keeperReward - pay.insuranceFee,
+            before.equity,
+            o.size
+        );
+    }
+
+    /// @inheritdoc IClearingHouse
+    function liquidateCollateral(uint256 accountId, address token, uint256 repayAmount) external nonReentrant {
+        _VAULT.liquidateCollateral(accountId, token, repayAmount, msg.sender, _liquidation.collateralDiscount);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function settleBadDebt(uint256 accountId) external nonReentrant {
+        _VAULT.settleBadDebt(accountId);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function pokeCircuitBreaker(uint256 marketId) external {
+        MarketConfig.Market storage m = _market(marketId);
+        uint256 price = _price(m);
+        (uint256 ref, uint256 since) = _breakerState(m);
+        if (since != 0) revert MarketReduceOnly(marketId, since + _circuitBreakerTimeout);
+        if (ref == 0 || !_deviates(price, ref, m.maxPriceDeviation)) revert PriceWithinBand(marketId, ref, price);
+        m.reduceOnlySince = uint40(block.timestamp);
+        emit CircuitBreakerTripped(marketId, ref, price);
+    }
+
     /* GOVERNANCE */
 
     /// @inheritdoc IClearingHouse
@@ -156,7 +229,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
 
     /// @inheritdoc IClearingHouse
     function setMarketParams(uint256 marketId, MarketParams calldata params) external onlyOwner {
-        Market storage m = _market(marketId);
+        MarketConfig.Market storage m = _market(marketId);
         _accrue(m, _price(m));
         _configure(marketId, params);
     }
@@ -174,6 +247,53 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         // cannot truncate: at most MAX_POSITIONS_PER_ACCOUNT (16)
         _maxPositions = uint8(maxPositions);
         emit MaxPositionsPerAccountSet(maxPositions);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function setLiquidationParams(LiquidationParams calldata p) external onlyOwner {
+        if (p.liquidationFee > MAX_LIQUIDATION_FEE) revert InvalidLiquidationParam("liquidationFee");
+        if (p.keeperShare > WAD) revert InvalidLiquidationParam("keeperShare");
+        if (p.closeFactor == 0 || p.closeFactor > WAD) revert InvalidLiquidationParam("closeFactor");
+        if (p.fullLiquidationThreshold > WAD) revert InvalidLiquidationParam("fullLiquidationThreshold");
+        if (p.dustThreshold > MAX_DUST_THRESHOLD) revert InvalidLiquidationParam("dustThreshold");
+        if (p.collateralDiscount > MAX_COLLATERAL_DISCOUNT) revert InvalidLiquidationParam("collateralDiscount");
+        _liquidation = p;
+        emit LiquidationParamsSet(p);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function setLiquidationRateLimit(uint256 marketId, uint256 cap, uint256 window) external onlyOwner {
+        MarketConfig.Market storage m = _market(marketId);
+        if (cap % WAD != 0 || cap / WAD > type(uint64).max) revert InvalidLiquidationParam("rateLimitCap");
+        if (cap != 0 && (window == 0 || window > MAX_RATE_LIMIT_WINDOW)) {
+            revert InvalidLiquidationParam("rateLimitWindow");
+        }
+        // cannot truncate: checked above
+        (m.rateLimitCapUsd, m.rateLimitWindow, m.windowStart, m.windowLiquidated) = (
+            uint64(cap / WAD),
+            uint32(window),
+            uint40(block.timestamp),
+            0
+        );
+        emit LiquidationRateLimitSet(marketId, cap, window);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function setCircuitBreakerTimeout(uint256 timeout) external onlyOwner {
+        if (timeout < MIN_CIRCUIT_BREAKER_TIMEOUT || timeout > MAX_CIRCUIT_BREAKER_TIMEOUT) {
+            revert InvalidLiquidationParam("circuitBreakerTimeout");
+        }
+        _circuitBreakerTimeout = timeout;
+        emit CircuitBreakerTimeoutSet(timeout);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function clearCircuitBreaker(uint256 marketId) external onlyOwner {
+        MarketConfig.Market storage m = _market(marketId);
+        uint256 price = _price(m);
+        // cannot truncate: OracleLib bounds prices to uint128
+        (m.referencePrice, m.reduceOnlySince) = (uint128(price), 0);
+        emit CircuitBreakerCleared(marketId, price);
     }
 
     /* MARGIN HOOK */
@@ -218,7 +338,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         int256 sizeDelta
     ) external view returns (AccountMargin memory margin, uint256 fillPrice, uint256 fee) {
         _checkSize(sizeDelta);
-        Market storage m = _market(marketId);
+        MarketConfig.Market storage m = _market(marketId);
         uint256 price = _price(m);
         Override memory o = _applied(
             _positions[_key(accountId, marketId)],
@@ -233,23 +353,13 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
     }
 
     /// @inheritdoc IClearingHouse
-    function marketParams(uint256 marketId) external view returns (MarketParams memory params) {
-        Market storage m = _market(marketId);
-        params.oracle = _oracles[marketId];
-        params.group = m.group;
-        params.skewScale = uint128(m.skewScaleLots) * uint128(SIZE_STEP);
-        params.takerFee = uint64(m.takerFeePpb) * uint64(PPB);
-        params.maxFundingRatePerDay = uint64(m.maxFundingRatePpb) * uint64(PPB);
-        params.maxLongOpenInterest = uint128(m.maxLongLots) * uint128(SIZE_STEP);
-        params.maxShortOpenInterest = uint128(m.maxShortLots) * uint128(SIZE_STEP);
-        params.maxPriceDeviation = m.maxPriceDeviation;
-        params.tiers = new MarginMath.Tier[](m.tierCount);
-        for (uint256 i; i < m.tierCount; ++i) params.tiers[i] = _tiers[marketId][i];
+    function marketParams(uint256 marketId) external view returns (MarketParams memory) {
+        return MarketConfig.params(_market(marketId), _tiers[marketId], _oracles[marketId]);
     }
 
     /// @inheritdoc IClearingHouse
     function marketState(uint256 marketId) external view returns (MarketState memory state) {
-        Market storage m = _market(marketId);
+        MarketConfig.Market storage m = _market(marketId);
         state.fundingIndex = _indexNow(m, _price(m));
         state.fundingRate = m.fundingRate;
         state.skew = _skew(m);
@@ -263,7 +373,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
     function tradersUnrealizedPnl() external view returns (int256 total) {
         uint256 count = _marketCount;
         for (uint256 id = 1; id <= count; ++id) {
-            Market storage m = _markets[id];
+            MarketConfig.Market storage m = _markets[id];
             if (m.longLots == 0 && m.shortLots == 0 && m.openNotionalSum == 0) continue;
             // rounded up: the reserve kept for traders is never understated
             total += _skew(m).wMulCeil(_price(m)) + m.openNotionalSum;
@@ -290,11 +400,46 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         return address(_VAULT);
     }
 
+    /// @inheritdoc IClearingHouse
+    function liquidationParams() external view returns (LiquidationParams memory) {
+        return _liquidation;
+    }
+
+    /// @inheritdoc IClearingHouse
+    function circuitBreakerTimeout() external view returns (uint256) {
+        return _circuitBreakerTimeout;
+    }
+
+    /// @inheritdoc IClearingHouse
+    function marketSafety(uint256 marketId) external view returns (MarketSafety memory s) {
+        MarketConfig.Market storage m = _market(marketId);
+        (uint256 ref, uint256 since) = _breakerState(m);
+        s.referencePrice = ref;
+        s.maxPriceDeviation = m.maxPriceDeviation;
+        s.reduceOnly = since != 0;
+        s.reduceOnlyUntil = since != 0 ? since + _circuitBreakerTimeout : 0;
+        s.rateLimitCap = uint256(m.rateLimitCapUsd) * WAD;
+        s.rateLimitWindow = m.rateLimitWindow;
+        (s.windowStart, s.windowLiquidated) = block.timestamp >= uint256(m.windowStart) + m.rateLimitWindow
+            ? (block.timestamp, 0)
+            : (uint256(m.windowStart), uint256(m.windowLiquidated));
+    }
+
+    /// @inheritdoc IClearingHouse
+    function liquidationSize(uint256 accountId, uint256 marketId) external view returns (uint256 size, bool whole) {
+        MarketConfig.Market storage m = _market(marketId);
+        int256 lots = _positions[(accountId << 8) | marketId].lots;
+        if (lots == 0) return (0, false);
+        (AccountMargin memory r, uint256 allowed) = _closable(accountId, lots, _price(m), _liquidation);
+        if (!r.liquidatable) return (0, false);
+        return (allowed * SIZE_STEP, allowed == uint256(int256(lots).abs()));
+    }
+
     /* INTERNAL: TRADING */
 
     function _trade(uint256 accountId, uint256 marketId, int256 sizeDelta, uint256 priceLimit) private {
         _checkSize(sizeDelta);
-        Market storage m = _market(marketId);
+        MarketConfig.Market storage m = _market(marketId);
         uint256 price = _price(m);
         int256 index = _indexNow(m, price); // written with the new funding rate in _updateMarket
         uint256 key = (accountId << 8) | marketId; // _key without its check: _market checked the id
@@ -316,6 +461,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         }
 
         _updateMarket(m, marketId, oldSize, o, pos.openNotional, index);
+        _breaker(m, marketId, price, increases);
         // cannot truncate: |size| in lots is bounded by the uint64 open-interest caps
         _positions[key] = Position(
             int64(o.size / int256(SIZE_STEP)),
@@ -373,7 +519,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
     ///      position's pending funding is settled by the trade, so the override owes none.
     function _applied(
         Position memory p,
-        Market storage m,
+        MarketConfig.Market storage m,
         uint256 marketId,
         int256 sizeDelta,
         uint256 price,
@@ -392,7 +538,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
     /// @dev Open interest, Σ open notional and the funding rate after a trade; caps apply to a side
     ///      only when it grows.
     function _updateMarket(
-        Market storage m,
+        MarketConfig.Market storage m,
         uint256 marketId,
         int256 oldSize,
         Override memory o,
@@ -450,29 +596,128 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         if (sizeDelta % int256(SIZE_STEP) != 0) revert InvalidSizeStep(sizeDelta);
     }
 
+    /* INTERNAL: LIQUIDATION */
+
+    /// @dev What a liquidation charges: the penalty on closed notional and how it is split.
+    struct Payout {
+        uint256 penalty;
+        uint256 keeperReward;
+        uint256 insuranceFee;
+    }
+
+    /// @dev The account's margin and the most lots one liquidation of a position of `lots` may
+    ///      close at `price`: all of it below the full-liquidation threshold or at dust size, else
+    ///      closeFactor × total notional (at least one lot), extended to all when the rest would be dust.
+    function _closable(
+        uint256 accountId,
+        int256 lots,
+        uint256 price,
+        LiquidationParams memory lp
+    ) private view returns (AccountMargin memory r, uint256 allowed) {
+        r = _margin(accountId, _noOverride());
+        allowed = uint256(int256(lots).abs());
+        if (_notionalOfLots(allowed, price) <= lp.dustThreshold) return (r, allowed);
+        // equity < MM × threshold, exactly: both sides scaled by WAD
+        if (r.equity * int256(WAD) < (r.maintenanceMargin * lp.fullLiquidationThreshold).toInt256()) {
+            return (r, allowed);
+        }
+        uint256 cap = r.notional.wMulDown(lp.closeFactor).wDivDown(price) / SIZE_STEP;
+        if (cap == 0) cap = 1;
+        if (cap < allowed && _notionalOfLots(allowed - cap, price) > lp.dustThreshold) allowed = cap;
+    }
+
+    /// @dev The penalty and its split (DESIGN §8). The keeper's share is capped at the account's
+    ///      equity when the caller owns or operates the account (self-liquidation earns nothing); the
+    ///      insurance fund is credited only what equity is left after the keeper.
+    function _payout(
+        uint256 accountId,
+        uint256 closed,
+        int256 equityBefore,
+        LiquidationParams memory lp
+    ) private view returns (Payout memory pay) {
+        pay.penalty = closed.wMulUp(lp.liquidationFee);
+        pay.keeperReward = pay.penalty.wMulDown(lp.keeperShare);
+        uint256 insuranceShare = pay.penalty - pay.keeperReward;
+        uint256 equity = equityBefore > 0 ? uint256(equityBefore) : 0;
+        // the Vault is asked only when the cap would bind
+        if (pay.keeperReward > equity && _VAULT.isAuthorized(accountId, msg.sender)) pay.keeperReward = equity;
+        uint256 left = equity > pay.keeperReward ? equity - pay.keeperReward : 0;
+        pay.insuranceFee = insuranceShare < left ? insuranceShare : left;
+    }
+
+    /// @dev Counts `closed` notional against the market's rate limit; an account with negative
+    ///      equity is counted but never refused.
+    function _rateLimit(MarketConfig.Market storage m, uint256 marketId, uint256 closed, int256 equity) private {
+        uint256 capUsd = m.rateLimitCapUsd;
+        if (capUsd == 0) return;
+        uint256 start = m.windowStart;
+        uint256 used = m.windowLiquidated;
+        uint256 window = m.rateLimitWindow;
+        if (block.timestamp >= start + window) (start, used) = (block.timestamp, 0);
+        uint256 cap = capUsd * WAD;
+        if (equity >= 0 && used + closed > cap) revert LiquidationRateLimited(marketId, cap, used, start + window);
+        // cannot truncate: start is a timestamp; used grows by notionals below 2^120 in practice
+        (m.windowStart, m.windowLiquidated) = (uint40(start), uint256(used + closed).toUint120());
+    }
+
+    /// @dev The breaker's reference price and reduce-only start, with an expired reduce-only state
+    ///      (and its reference) read as cleared: the next trade re-anchors the reference.
+    function _breakerState(MarketConfig.Market storage m) private view returns (uint256 ref, uint256 since) {
+        (ref, since) = (m.referencePrice, m.reduceOnlySince);
+        if (since != 0 && block.timestamp >= since + _circuitBreakerTimeout) (ref, since) = (0, 0);
+    }
+
+    /// @dev Circuit breaker (DESIGN §7) at a trade or liquidation: an exposure-increasing trade is
+    ///      refused while reduce-only or beyond the band; anything else beyond the band records the
+    ///      market as reduce-only. The price becomes the new reference.
+    function _breaker(MarketConfig.Market storage m, uint256 marketId, uint256 price, bool increases) private {
+        (uint256 ref, uint256 since) = _breakerState(m);
+        bool deviates = ref != 0 && _deviates(price, ref, m.maxPriceDeviation);
+        if (increases) {
+            if (since != 0) revert MarketReduceOnly(marketId, since + _circuitBreakerTimeout);
+            if (deviates) revert PriceDeviationExceeded(marketId, ref, price);
+        } else if (deviates && since == 0) {
+            since = block.timestamp;
+            emit CircuitBreakerTripped(marketId, ref, price);
+        }
+        // cannot truncate: OracleLib bounds prices to uint128; since is a timestamp
+        (m.referencePrice, m.reduceOnlySince) = (uint128(price), uint40(since));
+    }
+
+    /// @dev |price − ref| > maxDeviation × ref, exactly (no product exceeds 2^256: both < 2^128 × 1e18).
+    function _deviates(uint256 price, uint256 ref, uint256 maxDeviation) private pure returns (bool) {
+        uint256 moved = price > ref ? price - ref : ref - price;
+        return moved * WAD > maxDeviation * ref;
+    }
+
+    /// @dev Notional of `lots` at `price`, rounded up.
+    function _notionalOfLots(uint256 lots, uint256 price) private pure returns (uint256) {
+        return (lots * SIZE_STEP).wMulUp(price);
+    }
+
     /* INTERNAL: PRICE AND FUNDING */
 
-    function _price(Market storage m) private view returns (uint256) {
+    function _price(MarketConfig.Market storage m) private view returns (uint256) {
         return OracleLib.read(m.feed, m.heartbeat, m.feedDecimals);
     }
 
-    function _skew(Market storage m) private view returns (int256) {
+    function _skew(MarketConfig.Market storage m) private view returns (int256) {
         return (int256(uint256(m.longLots)) - int256(uint256(m.shortLots))) * int256(SIZE_STEP);
     }
 
     /// @dev The funding rate the market pays at `skew` (its skew after a trade, or now).
-    function _rate(Market storage m, int256 skew) private view returns (int256) {
+    function _rate(MarketConfig.Market storage m, int256 skew) private view returns (int256) {
         return MarginMath.fundingRate(skew, uint256(m.skewScaleLots) * SIZE_STEP, uint256(m.maxFundingRatePpb) * PPB);
     }
 
     /// @dev Accrues the market's funding index to now at `price`; returns the new index.
-    function _accrue(Market storage m, uint256 price) private returns (int256 index) {
+    function _accrue(MarketConfig.Market storage m, uint256 price) private returns (int256 index) {
         index = _indexNow(m, price);
         m.fundingIndex = index.toInt96();
         m.lastFundingTime = uint40(block.timestamp);
     }
 
-    function _indexNow(Market storage m, uint256 price) private view returns (int256) {
+    function _indexNow(MarketConfig.Market storage m, uint256 price) private view returns (int256) {
         return m.fundingIndex + MarginMath.fundingIndexDelta(m.fundingRate, price, block.timestamp - m.lastFundingTime);
     }
 
@@ -520,6 +765,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         r.initialMargin = s.im;
         r.freeCollateral = (collateral < s.equity ? collateral : s.equity) - s.im.toInt256();
         r.liquidatable = s.mm > 0 && s.equity < s.mm.toInt256();
+        r.notional = s.notional;
     }
 
     /// @dev Adds one position's PnL, funding and requirements to the sums. `settled`: its funding
@@ -539,7 +785,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         uint256 price
     ) private view {
         if (size == 0) return;
-        Market storage m = _markets[marketId];
+        MarketConfig.Market storage m = _markets[marketId];
         uint256 wordA;
         uint256 wordB;
         // solhint-disable-next-line no-inline-assembly
@@ -561,6 +807,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
             uint256 down = product / WAD;
             uint256 up = down * WAD == product ? down : down + 1;
             n = up; // notional, rounded up
+            s.notional += n;
             // unrealized PnL, rounded toward −∞
             s.equity += (size >= 0 ? int256(down) : -int256(up)) + openNotional;
             if (!settled) {
@@ -667,74 +914,14 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
 
     /* INTERNAL: CONFIGURATION */
 
-    function _market(uint256 marketId) private view returns (Market storage m) {
+    function _market(uint256 marketId) private view returns (MarketConfig.Market storage m) {
         m = _markets[marketId];
         if (address(m.feed) == address(0)) revert UnknownMarket(marketId);
     }
 
-    function _ppb(uint256 wad, bytes32 field) private pure returns (uint32) {
-        // cannot truncate: callers bound wad to at most 1e18 = 1e9 billionths < 2^32
-        if (wad % PPB != 0) revert InvalidMarketParam(field);
-        return uint32(wad / PPB);
-    }
-
-    function _lots(uint256 wad, bytes32 field) private pure returns (uint64) {
-        if (wad % SIZE_STEP != 0 || wad / SIZE_STEP > type(uint64).max) revert InvalidMarketParam(field);
-        return uint64(wad / SIZE_STEP);
-    }
-
-    function _configure(uint256 marketId, MarketParams calldata p) private {
-        if (p.oracle == address(0)) revert InvalidMarketParam("oracle");
-        if (p.group > MAX_GROUPS) revert InvalidMarketParam("group");
-        if (p.skewScale == 0) revert InvalidMarketParam("skewScale");
-        if (p.takerFee > MAX_TAKER_FEE) revert InvalidMarketParam("takerFee");
-        if (p.maxFundingRatePerDay > MAX_FUNDING_RATE_PER_DAY) revert InvalidMarketParam("maxFundingRatePerDay");
-        if (p.maxPriceDeviation == 0 || p.maxPriceDeviation > MAX_PRICE_DEVIATION) {
-            revert InvalidMarketParam("maxPriceDeviation");
-        }
-        _configureTiers(marketId, p.tiers);
-        // The market reads the adapter's feed directly, with the adapter's heartbeat and scaling.
-        IPriceOracle adapter = IPriceOracle(p.oracle);
-        Market storage m = _markets[marketId];
-        m.feed = AggregatorV3Interface(adapter.feed());
-        m.heartbeat = adapter.heartbeat().toUint24();
-        m.feedDecimals = adapter.feedDecimals();
-        m.group = p.group;
-        m.tierCount = uint8(p.tiers.length);
-        // cannot truncate: _configureTiers checked rates in whole millionths ≤ 100 % and the bound
-        m.tier0MmPpm = uint24(p.tiers[0].mmRate / PPM);
-        m.tier0ImPpm = uint24(p.tiers[0].imRate / PPM);
-        m.tier0BoundUsd = uint56(p.tiers[0].upToNotional / WAD);
-        m.skewScaleLots = _lots(p.skewScale, "skewScale");
-        m.takerFeePpb = _ppb(p.takerFee, "takerFee");
-        m.maxFundingRatePpb = _ppb(p.maxFundingRatePerDay, "maxFundingRatePerDay");
-        m.maxPriceDeviation = p.maxPriceDeviation;
-        m.maxLongLots = _lots(p.maxLongOpenInterest, "maxLongOpenInterest");
-        m.maxShortLots = _lots(p.maxShortOpenInterest, "maxShortOpenInterest");
-        m.fundingRate = _rate(m, _skew(m)).toInt64();
-        _oracles[marketId] = p.oracle;
-        emit MarketConfigured(marketId, p);
-    }
-
-    function _configureTiers(uint256 marketId, MarginMath.Tier[] calldata tiers) private {
-        uint256 n = tiers.length;
-        if (n == 0 || n > MAX_TIERS) revert InvalidMarketParam("tiers");
-        for (uint256 i; i < n; ++i) {
-            MarginMath.Tier calldata t = tiers[i];
-            if (t.mmRate == 0 || t.mmRate >= t.imRate || t.imRate > MAX_MARGIN_RATE) {
-                revert InvalidMarketParam("tierRates");
-            }
-            // rates in whole millionths, bounds in whole dollars: the first bracket is packed
-            if (t.mmRate % PPM != 0 || t.imRate % PPM != 0) revert InvalidMarketParam("tierRates");
-            if (t.upToNotional % WAD != 0 || t.upToNotional / WAD > type(uint56).max) {
-                revert InvalidMarketParam("tierBounds");
-            }
-            if (i > 0) {
-                MarginMath.Tier calldata prev = tiers[i - 1];
-                if (t.mmRate < prev.mmRate || t.imRate < prev.imRate) revert InvalidMarketParam("tierRates");
-                if (i < n - 1 && t.upToNotional <= prev.upToNotional) revert InvalidMarketParam("tierBounds");
-            } else if (n > 1 && t.upToNotional == 0) revert InvalidMarketParam("tierBounds");
-            _tiers[marketId][i] = t;
-        }
+    function _configure(uint256 marketId, MarketParams calldata params) private {
+        MarketConfig.configure(_markets[marketId], _tiers[marketId], params);
+        _oracles[marketId] = params.oracle;
+        emit MarketConfigured(marketId, params);
     }
 }

@@ -13,7 +13,7 @@ import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {IMarginHook} from "./interfaces/IMarginHook.sol";
 import {FixedPointMath} from "./libraries/FixedPointMath.sol";
 import {CollateralMath} from "./libraries/CollateralMath.sol";
-import {MAX_TOKEN_DECIMALS, MAX_COLLATERAL_TOKENS, MAX_HAIRCUT, PAUSE_DEPOSIT, PAUSE_WITHDRAW, MODE_ISOLATED} from "./libraries/Constants.sol";
+import {WAD, MAX_TOKEN_DECIMALS, MAX_COLLATERAL_TOKENS, MAX_HAIRCUT, PAUSE_DEPOSIT, PAUSE_WITHDRAW, MODE_ISOLATED} from "./libraries/Constants.sol";
 
 /// @title Vault
 /// @notice Accounts and pooled collateral of Crossmargin. See {IVault}.
@@ -184,6 +184,126 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
         collateral = _collateralValue(accountId, true);
     }
 
+    /// @inheritdoc IVault
+    function settleLiquidation(
+        uint256 accountId,
+        int256 pnl,
+        uint256 keeperReward,
+        uint256 insuranceFee,
+        address keeper,
+        uint256 marketId,
+        bool positionOpen
+    ) external {
+        if (msg.sender != _clearingHouse) revert NotClearingHouse(msg.sender);
+        Account storage account = _accounts[accountId];
+        if (pnl != 0) _poolBalance = (_poolBalance - pnl).toInt96();
+        uint256 paid = keeperReward.fromWadDown(_SETTLEMENT_DECIMALS);
+        // the sub-unit remainder of the reward stays with the insurance fund
+        uint256 toInsurance = insuranceFee + (keeperReward - paid.toWad(_SETTLEMENT_DECIMALS));
+        if (toInsurance != 0) _insuranceFund += toInsurance;
+        uint256 mask = account.marketMask;
+        // cannot truncate: the ClearingHouse numbers markets below 72
+        if (!positionOpen) mask &= ~(1 << marketId);
+        (account.quoteBalance, account.marketMask) = (
+            (account.quoteBalance + pnl - (keeperReward + insuranceFee).toInt256()).toInt128(),
+            uint72(mask)
+        );
+        if (paid != 0) IERC20(_SETTLEMENT).safeTransfer(keeper, paid);
+    }
+
+    /// @inheritdoc IVault
+    function liquidateCollateral(
+        uint256 accountId,
+        address token,
+        uint256 repayAmount,
+        address liquidator,
+        uint256 discount
+    ) external nonReentrant returns (uint256 repaid, uint256 seized) {
+        if (msg.sender != _clearingHouse) revert NotClearingHouse(msg.sender);
+        if (repayAmount == 0) revert ZeroAmount();
+        Account storage account = _existing(accountId);
+        if (account.marketMask != 0) revert AccountHasPositions(accountId);
+        int256 quote = account.quoteBalance;
+        if (quote >= 0) revert NoDebt(accountId, quote);
+        CollateralConfig storage config = _collateral[token];
+        if (!config.listed) revert UnsupportedToken(token);
+        uint256 balance = _balances[accountId][token];
+        if (balance == 0) revert NoCollateral(accountId, token);
+
+        uint8 dec = config.decimals;
+        uint256 price = config.oracle.price();
+        // the debt in settlement units, rounded up so a repayment can clear it entirely
+        uint256 debt = uint256(-quote).fromWadUp(_SETTLEMENT_DECIMALS);
+        repaid = repayAmount < debt ? repayAmount : debt;
+        // value received = repaid × (1 + discount) at the un-haircut price, in token units, rounded down
+        seized = repaid.toWad(_SETTLEMENT_DECIMALS).wMulDown(WAD + discount).mulDivDown(10 ** dec, price);
+        if (seized > balance) {
+            // the whole balance, for the repayment that buys exactly it (rounded up)
+            seized = balance;
+            uint256 cost = balance.mulDivUp(price, 10 ** dec).wDivUp(WAD + discount).fromWadUp(_SETTLEMENT_DECIMALS);
+            if (cost < repaid) repaid = cost;
+        }
+        if (seized == 0) revert NothingToSeize(accountId, token, repayAmount);
+
+        int256 quoteAfter = quote + repaid.toWad(_SETTLEMENT_DECIMALS).toInt256();
+        if (quoteAfter > 0) {
+            // a repayment rounded up to whole units: the sub-unit excess goes to the insurance fund
+            _insuranceFund += uint256(quoteAfter);
+            quoteAfter = 0;
+        }
+        account.quoteBalance = int128(quoteAfter); // cannot truncate: quote < quoteAfter ≤ 0
+        _debit(account, accountId, token, config, seized);
+        // cannot underflow: totalDeposits is the sum of all account balances, which held `seized`
+        unchecked {
+            config.totalDeposits -= uint128(seized);
+        }
+        _pullExact(_SETTLEMENT, liquidator, repaid);
+        IERC20(token).safeTransfer(liquidator, seized);
+        emit CollateralLiquidated(accountId, token, liquidator, repaid, seized, price);
+    }
+
+    /// @inheritdoc IVault
+    function settleBadDebt(uint256 accountId) external nonReentrant returns (uint256 covered, uint256 socialized) {
+        if (msg.sender != _clearingHouse) revert NotClearingHouse(msg.sender);
+        Account storage account = _existing(accountId);
+        if (account.marketMask != 0) revert AccountHasPositions(accountId);
+        int256 value = _collateralValue(accountId, false);
+        if (value >= 0) revert NoBadDebt(accountId, value);
+        // value < 0 and token values are ≥ 0, so the quote balance is negative
+        uint256 debt = uint256(-int256(account.quoteBalance));
+        emit BadDebtSettled(accountId, debt, uint256(-value));
+
+        uint256 fund = _insuranceFund;
+        covered = debt < fund ? debt : fund;
+        socialized = debt - covered;
+        if (covered != 0) {
+            _insuranceFund = fund - covered;
+            emit BadDebtCovered(accountId, covered);
+        }
+        if (socialized != 0) {
+            _poolBalance = (_poolBalance - socialized.toInt256()).toInt96();
+            emit BadDebtSocialized(accountId, socialized);
+        }
+        account.quoteBalance = 0;
+        // leftovers go to the insurance fund
+        uint256 mask = account.tokenMask;
+        for (uint256 i; mask != 0; ++i) {
+            if (mask & 1 != 0) {
+                address token = _tokens[i];
+                uint256 amount = _balances[accountId][token];
+                _balances[accountId][token] = 0;
+                _insuranceTokens[token] += amount;
+                // cannot underflow: totalDeposits is the sum of all account balances
+                unchecked {
+                    _collateral[token].totalDeposits -= uint128(amount);
+                }
+                emit CollateralSeized(accountId, token, amount);
+            }
+            mask >>= 1;
+        }
+        account.tokenMask = 0;
+    }
+
     /* LEDGERS */
 
     /// @inheritdoc IVault
@@ -307,6 +427,14 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
     /// @inheritdoc IVault
     function marginInputs(uint256 accountId) external view returns (int256 collateral, uint256 mask) {
         return (_collateralValue(accountId, true), _accounts[accountId].marketMask);
+    }
+
+    /// @inheritdoc IVault
+    function accountState(
+        uint256 accountId
+    ) external view returns (int256 quoteBalance_, uint256 marketMask_, uint256 tokenMask, uint8 mode) {
+        Account storage account = _accounts[accountId];
+        return (account.quoteBalance, account.marketMask, account.tokenMask, account.mode);
     }
 
     /// @inheritdoc IVault

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { WAD, units } from "./shared/fixtures";
-import { BTC, ETH, TIERS, fundUsdc, marketParams, protocolFixture } from "./shared/protocol";
+import { BTC, ETH, TIERS, clearingHouseFactory, fundUsdc, marketParams, protocolFixture } from "./shared/protocol";
 
 const E = (n: number | bigint) => units(n, 18);
 const field = (name: string) => ethers.encodeBytes32String(name);
@@ -137,7 +137,7 @@ describe("ClearingHouse: governance", () => {
 
   it("the constructor rejects a zero Vault", async () => {
     const [owner] = await ethers.getSigners();
-    const factory = await ethers.getContractFactory("ClearingHouse");
+    const factory = await clearingHouseFactory(await (await ethers.deployContract("MarketConfig")).getAddress());
     await expect(factory.deploy(ethers.ZeroAddress, owner.address, owner.address)).to.be.revertedWithCustomError(factory, "ZeroAddress");
   });
 });

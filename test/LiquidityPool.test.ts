@@ -4,6 +4,7 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { deployLocal } from "../src/deploy/local";
 import { units } from "./shared/fixtures";
 import { expectConservation } from "./shared/ledger";
+import { deployClearingHouse } from "./shared/protocol";
 
 const E = (n: number | bigint) => units(n, 18);
 const U = (n: number | bigint) => units(n, 6);
@@ -95,7 +96,7 @@ describe("LiquidityPool (ERC-4626 over the pool ledger)", () => {
     // a fresh pool with nothing in it, over the same Vault contracts as a new deployment would be
     const { p, attacker, lp } = await loadFixture(local);
     const vault = await ethers.deployContract("Vault", [await p.usdc.getAddress(), attacker.address, attacker.address]);
-    const ch = await ethers.deployContract("ClearingHouse", [await vault.getAddress(), attacker.address, attacker.address]);
+    const ch = await deployClearingHouse(await vault.getAddress(), attacker.address, attacker.address);
     await vault.connect(attacker).setClearingHouse(ch);
     const pool = await ethers.deployContract("LiquidityPool", [await vault.getAddress(), await ch.getAddress()]);
     await vault.connect(attacker).setLiquidityPool(pool);

@@ -53,7 +53,8 @@ interface IClearingHouse {
         uint256 lastFundingTime;
     }
 
-    /// @notice An account's margin figures (WAD), funding accrued to now.
+    /// @notice An account's margin figures (WAD), funding accrued to now. `notional` is Σ |size| ×
+    ///         oracle price over its positions (rounded up), the base of the liquidation close factor.
     struct AccountMargin {
         int256 collateralValue;
         int256 equity;
@@ -61,6 +62,43 @@ interface IClearingHouse {
         uint256 initialMargin;
         int256 freeCollateral;
         bool liquidatable;
+        uint256 notional;
+    }
+
+    /// @notice Protocol-wide liquidation parameters (DESIGN §8), WAD unless named otherwise.
+    /// @param liquidationFee Penalty on closed notional, at most 10 %.
+    /// @param keeperShare Share of the penalty paid to the liquidator, at most 100 %.
+    /// @param closeFactor Most of the account's total notional one partial liquidation may close, (0, 100 %].
+    /// @param fullLiquidationThreshold Below equity < MM × this, a position may be closed whole; at most 100 %.
+    /// @param dustThreshold USD notional at or under which a position may be closed whole, at most $1M.
+    /// @param collateralDiscount Bonus value a collateral liquidator receives, at most 20 %.
+    struct LiquidationParams {
+        uint64 liquidationFee;
+        uint64 keeperShare;
+        uint64 closeFactor;
+        uint64 fullLiquidationThreshold;
+        uint128 dustThreshold;
+        uint64 collateralDiscount;
+    }
+
+    /// @notice A market's circuit breaker and liquidation rate limit.
+    /// @param referencePrice Oracle price (WAD) at the market's last trade or liquidation; 0 = none yet.
+    /// @param maxPriceDeviation Band around the reference beyond which exposure may not grow, WAD.
+    /// @param reduceOnly Whether the market accepts only exposure-reducing trades now.
+    /// @param reduceOnlyUntil When the reduce-only state clears itself (0 when not reduce-only).
+    /// @param rateLimitCap Most notional (WAD USD) liquidations may close per window; 0 = no limit.
+    /// @param rateLimitWindow Window length, seconds.
+    /// @param windowStart Start of the current window.
+    /// @param windowLiquidated Notional (WAD) liquidated in the current window.
+    struct MarketSafety {
+        uint256 referencePrice;
+        uint256 maxPriceDeviation;
+        bool reduceOnly;
+        uint256 reduceOnlyUntil;
+        uint256 rateLimitCap;
+        uint256 rateLimitWindow;
+        uint256 windowStart;
+        uint256 windowLiquidated;
     }
 
     /* EVENTS */
@@ -85,6 +123,38 @@ interface IClearingHouse {
     );
     /// @notice The account-wide limit of open positions changed.
     event MaxPositionsPerAccountSet(uint256 maxPositions);
+    /// @notice A liquidation closed `closedSize` (signed like the position, WAD) at the oracle
+    ///         `price`. The account's quote balance moved by realizedPnl − fundingPaid − keeperReward
+    ///         − insuranceFee. `penalty` = liquidationFee × closed notional; of it `keeperReward` went
+    ///         to `liquidator` (in settlement tokens, rounded down to whole units; the remainder to the
+    ///         insurance fund), `insuranceFee` to the insurance fund, and `shortfall` was not collected
+    ///         because the account's equity (`equityBefore`) could not pay it.
+    event Liquidated(
+        uint256 indexed accountId,
+        uint256 indexed marketId,
+        address indexed liquidator,
+        int256 closedSize,
+        uint256 price,
+        int256 realizedPnl,
+        int256 fundingPaid,
+        uint256 penalty,
+        uint256 keeperReward,
+        uint256 insuranceFee,
+        uint256 shortfall,
+        int256 equityBefore,
+        int256 newSize
+    );
+    /// @notice The liquidation parameters changed.
+    event LiquidationParamsSet(LiquidationParams params);
+    /// @notice A market's liquidation rate limit changed (cap in WAD USD per `window` seconds; 0 = off).
+    event LiquidationRateLimitSet(uint256 indexed marketId, uint256 cap, uint256 window);
+    /// @notice The time after which a tripped circuit breaker clears itself changed.
+    event CircuitBreakerTimeoutSet(uint256 timeout);
+    /// @notice The market became reduce-only: the oracle `price` moved more than maxPriceDeviation
+    ///         from `referencePrice`.
+    event CircuitBreakerTripped(uint256 indexed marketId, uint256 referencePrice, uint256 price);
+    /// @notice Governance cleared the market's circuit breaker; `referencePrice` is the new reference.
+    event CircuitBreakerCleared(uint256 indexed marketId, uint256 referencePrice);
 
     /* ERRORS */
 
@@ -114,6 +184,23 @@ interface IClearingHouse {
     error InvalidGroupOffset(uint8 group, uint256 offset);
     /// @notice Limit outside 1..16.
     error InvalidMaxPositions(uint256 maxPositions);
+    /// @notice The account is not liquidatable: equity ≥ maintenance margin, or no margin is required.
+    error AccountNotLiquidatable(uint256 accountId, int256 equity, uint256 maintenanceMargin);
+    /// @notice The liquidation would leave a position of `remainingNotional` (WAD), at or under the
+    ///         dust threshold: close it whole (maxSize ≥ the position) instead.
+    error LiquidationLeavesDust(uint256 accountId, uint256 marketId, uint256 remainingNotional);
+    /// @notice The market's liquidation rate limit is used up until `windowEnd` (accounts with
+    ///         negative equity are exempt).
+    error LiquidationRateLimited(uint256 marketId, uint256 cap, uint256 liquidatedInWindow, uint256 windowEnd);
+    /// @notice A liquidation parameter is out of bounds; `field` names it.
+    error InvalidLiquidationParam(bytes32 field);
+    /// @notice The market is reduce-only (circuit breaker) until `until` or until governance clears it.
+    error MarketReduceOnly(uint256 marketId, uint256 until);
+    /// @notice The oracle moved more than maxPriceDeviation from the reference price: exposure may
+    ///         not grow. Anyone may `pokeCircuitBreaker` to record the market as reduce-only.
+    error PriceDeviationExceeded(uint256 marketId, uint256 referencePrice, uint256 price);
+    /// @notice `pokeCircuitBreaker` found the price within the band (or no reference yet).
+    error PriceWithinBand(uint256 marketId, uint256 referencePrice, uint256 price);
 
     /* TRADING */
 
@@ -133,6 +220,44 @@ interface IClearingHouse {
     /// @param marketId The market.
     /// @param priceLimit Worst acceptable fill, as in `openPosition`; 0 = none.
     function closePosition(uint256 accountId, uint256 marketId, uint256 priceLimit) external;
+
+    /* LIQUIDATION */
+
+    /// @notice Liquidates up to `maxSize` of an account's position in a market at the oracle price
+    ///         (no skew premium, no taker fee). Anyone, while the account is liquidatable (equity <
+    ///         maintenance margin, funding accrued first). Partial first: while equity ≥ MM ×
+    ///         fullLiquidationThreshold one call closes at most closeFactor × the account's total
+    ///         notional; below it, or for a position at or under the dust threshold, the whole
+    ///         position. A close that would leave dust is extended to the whole position when it fits
+    ///         in `maxSize`, and refused otherwise. The caller earns keeperShare of the penalty
+    ///         (liquidationFee × closed notional), at most the account's equity when the caller is
+    ///         its owner or an operator. Never paused; reverts `LiquidationRateLimited` when the
+    ///         market's window is used up, unless the account's equity is negative.
+    /// @param accountId The account.
+    /// @param marketId The market.
+    /// @param maxSize Most size to close (WAD base units, positive whatever the side); rounded down
+    ///        to whole lots. Pass type(uint256).max to close as much as allowed.
+    function liquidate(uint256 accountId, uint256 marketId, uint256 maxSize) external;
+
+    /// @notice Repays part of a flat account's debt and takes collateral at a discount (DESIGN §8).
+    ///         Anyone; the caller approves the Vault for the settlement token first. See
+    ///         `IVault.liquidateCollateral` for the amounts and `CollateralLiquidated` for the result.
+    /// @param accountId An account with no positions and a negative quote balance.
+    /// @param token The collateral token to receive.
+    /// @param repayAmount Most settlement-token units to repay (capped at the debt).
+    function liquidateCollateral(uint256 accountId, address token, uint256 repayAmount) external;
+
+    /// @notice Writes off a flat account's negative value: the insurance fund covers the debt, then
+    ///         the liquidity pool (socialized loss); leftover collateral goes to the insurance fund.
+    ///         Anyone. Reverts `NoBadDebt` when the account's un-haircut value is not negative.
+    /// @param accountId An account with no positions.
+    function settleBadDebt(uint256 accountId) external;
+
+    /// @notice Records a market as reduce-only when the oracle moved more than maxPriceDeviation from
+    ///         its reference price. Anyone; reverts `PriceWithinBand` otherwise, and
+    ///         `MarketReduceOnly` when the market already is.
+    /// @param marketId The market.
+    function pokeCircuitBreaker(uint256 marketId) external;
 
     /* GOVERNANCE */
 
@@ -154,6 +279,25 @@ interface IClearingHouse {
     /// @notice Sets the most markets a Cross account may hold at once (1..16). Owner only.
     /// @param maxPositions The limit.
     function setMaxPositionsPerAccount(uint256 maxPositions) external;
+
+    /// @notice Sets the liquidation parameters, each checked against its bound. Owner only.
+    /// @param params The parameters.
+    function setLiquidationParams(LiquidationParams calldata params) external;
+
+    /// @notice Sets a market's liquidation rate limit. Owner only.
+    /// @param marketId The market.
+    /// @param cap Most notional liquidations may close per window, WAD USD in whole dollars; 0 = off.
+    /// @param window Window length in seconds, 1 s .. 7 days (ignored when `cap` is 0).
+    function setLiquidationRateLimit(uint256 marketId, uint256 cap, uint256 window) external;
+
+    /// @notice Sets how long a tripped circuit breaker lasts before it clears itself (1 minute .. 7 days). Owner only.
+    /// @param timeout Seconds.
+    function setCircuitBreakerTimeout(uint256 timeout) external;
+
+    /// @notice Clears a market's circuit breaker and takes the current oracle price as the new
+    ///         reference. Owner only.
+    /// @param marketId The market.
+    function clearCircuitBreaker(uint256 marketId) external;
 
     /* VIEWS */
 
@@ -210,4 +354,21 @@ interface IClearingHouse {
 
     /// @notice The Vault this ClearingHouse settles into.
     function vault() external view returns (address);
+
+    /// @notice The liquidation parameters.
+    function liquidationParams() external view returns (LiquidationParams memory);
+
+    /// @notice How long a tripped circuit breaker lasts, seconds.
+    function circuitBreakerTimeout() external view returns (uint256);
+
+    /// @notice A market's circuit breaker and liquidation rate limit, as of now.
+    /// @param marketId The market.
+    function marketSafety(uint256 marketId) external view returns (MarketSafety memory);
+
+    /// @notice The most size (WAD, positive) one `liquidate` call may close now, and whether that is
+    ///         the whole position; (0, false) when the account is not liquidatable or holds no
+    ///         position there. The market's rate limit is not applied.
+    /// @param accountId The account.
+    /// @param marketId The market.
+    function liquidationSize(uint256 accountId, uint256 marketId) external view returns (uint256 size, bool whole);
 }

@@ -63,6 +63,26 @@ interface IVault {
     event FeesWithdrawn(address indexed to, uint256 amount);
     /// @notice The liquidity pool moved `amount` settlement-token units in (`deposit`) or out.
     event PoolFundsMoved(address indexed counterparty, uint256 amount, bool deposit);
+    /// @notice A liquidator repaid part of a flat account's debt (`repaid`, settlement-token units)
+    ///         and received `seized` of `token`, valued at the oracle `price` (WAD) less the discount.
+    event CollateralLiquidated(
+        uint256 indexed accountId,
+        address indexed token,
+        address indexed liquidator,
+        uint256 repaid,
+        uint256 seized,
+        uint256 price
+    );
+    /// @notice A flat account's bad debt was settled: its negative quote balance `debt` (WAD) was
+    ///         written off, `deficit` (WAD) being what its collateral did not cover at oracle value.
+    ///         The steps follow as BadDebtCovered, BadDebtSocialized and CollateralSeized.
+    event BadDebtSettled(uint256 indexed accountId, uint256 debt, uint256 deficit);
+    /// @notice The insurance fund paid `amount` (WAD) of an account's bad debt.
+    event BadDebtCovered(uint256 indexed accountId, uint256 amount);
+    /// @notice The liquidity pool absorbed `amount` (WAD) of bad debt the insurance fund could not.
+    event BadDebtSocialized(uint256 indexed accountId, uint256 amount);
+    /// @notice A bankrupt account's leftover `amount` of `token` went to the insurance fund.
+    event CollateralSeized(uint256 indexed accountId, address indexed token, uint256 amount);
     /// @notice The ClearingHouse (margin hook and settlement authority) was set, once.
     event ClearingHouseSet(address indexed clearingHouse);
     /// @notice The liquidity pool contract was set, once.
@@ -114,6 +134,16 @@ interface IVault {
     error NotLiquidityPool(address caller);
     /// @notice The ClearingHouse or the pool can be set only once.
     error AlreadySet(address current);
+    /// @notice Collateral liquidation and bad-debt settlement need an account with no positions.
+    error AccountHasPositions(uint256 accountId);
+    /// @notice The account's quote balance (WAD) is not negative: there is no debt to repay.
+    error NoDebt(uint256 accountId, int256 quoteBalance);
+    /// @notice The account holds none of the token.
+    error NoCollateral(uint256 accountId, address token);
+    /// @notice The repayment is too small to buy one unit of the token.
+    error NothingToSeize(uint256 accountId, address token, uint256 repayAmount);
+    /// @notice The account's total value (WAD, un-haircut) is not negative.
+    error NoBadDebt(uint256 accountId, int256 value);
 
     /* ACCOUNTS */
 
@@ -234,6 +264,60 @@ interface IVault {
         uint256 marketId,
         bool positionOpen
     ) external returns (int256 collateral, uint8 mode, uint256 maskBefore);
+
+    /// @notice Settles a liquidation the ClearingHouse executed. ClearingHouse only.
+    /// @dev `pnl` (realized PnL minus funding, WAD) moves between the account and the pool; the
+    ///      account pays `keeperReward` + `insuranceFee` (WAD) from its quote balance, which may go
+    ///      negative. The keeper receives `keeperReward` in settlement tokens rounded down; the
+    ///      remainder and `insuranceFee` go to the insurance fund.
+    /// @param accountId The liquidated account.
+    /// @param pnl Realized PnL minus funding paid, WAD.
+    /// @param keeperReward Paid to `keeper`, WAD.
+    /// @param insuranceFee Credited to the insurance fund, WAD.
+    /// @param keeper Receives the reward.
+    /// @param marketId The market the position was in.
+    /// @param positionOpen Whether a position remains in that market.
+    function settleLiquidation(
+        uint256 accountId,
+        int256 pnl,
+        uint256 keeperReward,
+        uint256 insuranceFee,
+        address keeper,
+        uint256 marketId,
+        bool positionOpen
+    ) external;
+
+    /// @notice Collateral liquidation (DESIGN §8). ClearingHouse only: call
+    ///         `ClearingHouse.liquidateCollateral`. `liquidator` must have approved this Vault for
+    ///         the settlement token.
+    /// @param accountId An account with no positions and a negative quote balance.
+    /// @param token The collateral to take.
+    /// @param repayAmount Most settlement-token units to repay; capped at the debt (rounded up).
+    /// @param liquidator Pays the repayment, receives the collateral.
+    /// @param discount WAD; the liquidator receives repaid × (1 + discount) of value.
+    /// @return repaid Settlement-token units taken from the liquidator.
+    /// @return seized Token units given to the liquidator.
+    function liquidateCollateral(
+        uint256 accountId,
+        address token,
+        uint256 repayAmount,
+        address liquidator,
+        uint256 discount
+    ) external returns (uint256 repaid, uint256 seized);
+
+    /// @notice Bad-debt settlement (DESIGN §8). ClearingHouse only: call `ClearingHouse.settleBadDebt`.
+    /// @param accountId An account with no positions whose un-haircut value is negative.
+    /// @return covered WAD paid by the insurance fund.
+    /// @return socialized WAD absorbed by the liquidity pool.
+    function settleBadDebt(uint256 accountId) external returns (uint256 covered, uint256 socialized);
+
+    /// @notice The account's second storage word, for keepers scanning many accounts: quote
+    ///         balance (WAD), bitmask of markets with positions (bit = market id), bitmask of
+    ///         collateral tokens held (bit = index in `collateralTokens()`), mode.
+    /// @param accountId The account (zeros for an id never created).
+    function accountState(
+        uint256 accountId
+    ) external view returns (int256 quoteBalance_, uint256 marketMask_, uint256 tokenMask, uint8 mode);
 
     /* LEDGERS */
 

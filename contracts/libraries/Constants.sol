@@ -56,3 +56,11 @@ uint256 constant MAX_FUNDING_RATE_PER_DAY = 1e18; // 100 % a day
 uint256 constant MAX_MARGIN_RATE = 1e18; // 100 %
 uint256 constant MAX_OFFSET = 0.99e18; // a hedge never needs less than 1 % of its stand-alone margin
 uint256 constant MAX_PRICE_DEVIATION = 1e18;
+
+/// @dev Liquidation parameter bounds, WAD unless named otherwise.
+uint256 constant MAX_LIQUIDATION_FEE = 0.1e18; // 10 % of closed notional
+uint256 constant MAX_COLLATERAL_DISCOUNT = 0.2e18; // 20 %
+uint256 constant MAX_DUST_THRESHOLD = 1_000_000e18; // USD
+uint256 constant MAX_RATE_LIMIT_WINDOW = 7 days;
+uint256 constant MIN_CIRCUIT_BREAKER_TIMEOUT = 1 minutes;
+uint256 constant MAX_CIRCUIT_BREAKER_TIMEOUT = 7 days;

@@ -55,7 +55,10 @@ export default buildModule("Protocol", (m) => {
     { id: "listWBTC" },
   );
 
-  const clearingHouse = m.contract("ClearingHouse", [vault, deployer, m.getParameter("guardian", deployer)]);
+  const marketConfig = m.library("MarketConfig");
+  const clearingHouse = m.contract("ClearingHouse", [vault, deployer, m.getParameter("guardian", deployer)], {
+    libraries: { MarketConfig: marketConfig },
+  });
   const setHook = m.call(vault, "setClearingHouse", [clearingHouse]);
   const market = (id: string, oracleFuture: ReturnType<typeof oracle>, group: number, skewScale: bigint, oiCap: bigint, after: Parameters<typeof m.call>[3]) =>
     m.call(
@@ -81,6 +84,16 @@ export default buildModule("Protocol", (m) => {
   const btc = market("BTC", btcOracle, 0, 50_000n * WAD, 5_000n * WAD, { after: [eth] });
   market("STETH", stethOracle, 1, 1_000_000n * WAD, 100_000n * WAD, { after: [btc] });
   m.call(clearingHouse, "setGroupOffset", [1, m.getParameter("hedgeOffset", pct(800n))]);
+  m.call(clearingHouse, "setLiquidationParams", [
+    {
+      liquidationFee: m.getParameter("liquidationFee", pct(10n)),
+      keeperShare: m.getParameter("keeperShare", pct(500n)),
+      closeFactor: m.getParameter("closeFactor", pct(500n)),
+      fullLiquidationThreshold: m.getParameter("fullLiquidationThreshold", pct(500n)),
+      dustThreshold: m.getParameter("dustThreshold", 100n * WAD),
+      collateralDiscount: m.getParameter("collateralDiscount", pct(50n)),
+    },
+  ]);
 
   const pool = m.contract("LiquidityPool", [vault, clearingHouse]);
   const setPool = m.call(vault, "setLiquidityPool", [pool]);

@@ -35,6 +35,20 @@ export interface ProtocolFixture extends VaultFixture {
   stethFeed: Awaited<ReturnType<typeof deployFeed>>;
 }
 
+/** Deploys a ClearingHouse linked to a fresh MarketConfig library (its governance-time code). */
+export async function deployClearingHouse(vault: string, owner: string, guardian: string): Promise<ClearingHouse> {
+  const library = await ethers.deployContract("MarketConfig");
+  const factory = await clearingHouseFactory(await library.getAddress());
+  const clearingHouse = await factory.deploy(vault, owner, guardian);
+  await clearingHouse.waitForDeployment();
+  return clearingHouse;
+}
+
+/** The ClearingHouse factory linked to a deployed MarketConfig library. */
+export async function clearingHouseFactory(library: string) {
+  return ethers.getContractFactory("ClearingHouse", { libraries: { MarketConfig: library } });
+}
+
 /**
  * The Vault fixture plus a ClearingHouse with the three markets of DESIGN §13 (ETH, BTC, STETH;
  * ETH and STETH in correlation group 1 with offset 0.8) and a pool ledger of 1,000,000 USDC,
@@ -42,11 +56,7 @@ export interface ProtocolFixture extends VaultFixture {
  */
 export async function protocolFixture(): Promise<ProtocolFixture> {
   const f = await vaultFixture();
-  const clearingHouse = await ethers.deployContract("ClearingHouse", [
-    await f.vault.getAddress(),
-    f.owner.address,
-    f.guardian.address,
-  ]);
+  const clearingHouse = await deployClearingHouse(await f.vault.getAddress(), f.owner.address, f.guardian.address);
   await f.vault.setClearingHouse(clearingHouse);
   const stethFeed = await deployFeed(8, units(2_990, 8), "STETH / USD");
   const stethOracle = await deployOracle(stethFeed);

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+
+import {AggregatorV3Interface} from "../interfaces/AggregatorV3Interface.sol";
+import {IClearingHouse} from "../interfaces/IClearingHouse.sol";
+import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
+import {MarginMath} from "./MarginMath.sol";
+import {WAD, PPM, PPB, SIZE_STEP, MAX_TIERS, MAX_GROUPS, MAX_TAKER_FEE, MAX_FUNDING_RATE_PER_DAY, MAX_MARGIN_RATE, MAX_PRICE_DEVIATION} from "./Constants.sol";
+
+/// @title MarketConfig
+/// @notice A market's storage layout and its governance-time configuration: checking parameters
+///         against their bounds, packing them, and reading them back.
+/// @dev Linked as an external library (its functions run by DELEGATECALL in the ClearingHouse's
+///      storage): configuration is rare, and keeping it out of the ClearingHouse keeps that
+///      contract under the 24,576-byte code-size limit. The hot paths never call it.
+library MarketConfig {
+    using SafeCast for int256;
+
+    /// @dev A market, laid out for the margin check (words A and B are read per position).
+    struct Market {
+        // word A: read by every margin check, written only by governance
+        AggregatorV3Interface feed;
+        uint24 heartbeat;
+        uint8 feedDecimals;
+        uint8 group;
+        uint8 tierCount;
+        uint24 tier0MmPpm; // the first bracket's rates in millionths (all brackets live in _tiers)
+        uint24 tier0ImPpm;
+        // word B: funding (written by every trade of the market) and the first bracket's bound
+        int96 fundingIndex;
+        int64 fundingRate; // WAD per day, signed like the skew
+        uint40 lastFundingTime;
+        uint56 tier0BoundUsd; // whole USD; unused when tierCount == 1
+        // word C: open interest (lots) and Σ open notional (WAD)
+        uint64 longLots;
+        uint64 shortLots;
+        int128 openNotionalSum;
+        // word D: trading parameters and open-interest caps, read by every trade
+        uint64 skewScaleLots;
+        uint32 takerFeePpb; // billionths
+        uint32 maxFundingRatePpb; // billionths per day
+        uint64 maxLongLots;
+        uint64 maxShortLots;
+        // word E: circuit breaker, read and written by every trade and liquidation
+        uint64 maxPriceDeviation;
+        uint128 referencePrice; // oracle price at the last trade or liquidation, WAD; 0 = none yet
+        uint40 reduceOnlySince; // 0 = trading normally
+        // word F: liquidation rate limit, read by liquidations only
+        uint64 rateLimitCapUsd; // whole USD per window; 0 = off
+        uint32 rateLimitWindow; // seconds
+        uint40 windowStart;
+        uint120 windowLiquidated; // WAD
+    }
+
+    /// @notice Checks `p` and writes it into the market's words and its brackets. The caller emits
+    ///         MarketConfigured. Reverts `IClearingHouse.InvalidMarketParam(field)`.
+    /// @param m The market's storage.
+    /// @param tiers The market's bracket storage.
+    /// @param p The parameters.
+    function configure(
+        Market storage m,
+        MarginMath.Tier[MAX_TIERS] storage tiers,
+        IClearingHouse.MarketParams calldata p
+    ) external {
+        if (p.oracle == address(0)) revert IClearingHouse.InvalidMarketParam("oracle");
+        if (p.group > MAX_GROUPS) revert IClearingHouse.InvalidMarketParam("group");
+        if (p.skewScale == 0) revert IClearingHouse.InvalidMarketParam("skewScale");
+        if (p.takerFee > MAX_TAKER_FEE) revert IClearingHouse.InvalidMarketParam("takerFee");
+        if (p.maxFundingRatePerDay > MAX_FUNDING_RATE_PER_DAY) {
+            revert IClearingHouse.InvalidMarketParam("maxFundingRatePerDay");
+        }
+        if (p.maxPriceDeviation == 0 || p.maxPriceDeviation > MAX_PRICE_DEVIATION) {
+            revert IClearingHouse.InvalidMarketParam("maxPriceDeviation");
+        }
+        _configureTiers(tiers, p.tiers);
+        // The market reads the adapter's feed directly, with the adapter's heartbeat and scaling.
+        IPriceOracle adapter = IPriceOracle(p.oracle);
+        m.feed = AggregatorV3Interface(adapter.feed());
+        m.heartbeat = SafeCast.toUint24(adapter.heartbeat());
+        m.feedDecimals = adapter.feedDecimals();
+        m.group = p.group;
+        m.tierCount = uint8(p.tiers.length);
+        // cannot truncate: _configureTiers checked rates in whole millionths ≤ 100 % and the bound
+        m.tier0MmPpm = uint24(p.tiers[0].mmRate / PPM);
+        m.tier0ImPpm = uint24(p.tiers[0].imRate / PPM);
+        m.tier0BoundUsd = uint56(p.tiers[0].upToNotional / WAD);
+        m.skewScaleLots = _lots(p.skewScale, "skewScale");
+        m.takerFeePpb = _ppb(p.takerFee, "takerFee");
+        m.maxFundingRatePpb = _ppb(p.maxFundingRatePerDay, "maxFundingRatePerDay");
+        m.maxPriceDeviation = p.maxPriceDeviation;
+        m.maxLongLots = _lots(p.maxLongOpenInterest, "maxLongOpenInterest");
+        m.maxShortLots = _lots(p.maxShortOpenInterest, "maxShortOpenInterest");
+        int256 skew = (int256(uint256(m.longLots)) - int256(uint256(m.shortLots))) * int256(SIZE_STEP);
+        m.fundingRate = MarginMath
+            .fundingRate(skew, uint256(m.skewScaleLots) * SIZE_STEP, uint256(m.maxFundingRatePpb) * PPB)
+            .toInt64();
+    }
+
+    /// @notice The market's parameters as `configure` received them.
+    /// @param m The market's storage.
+    /// @param tiers The market's bracket storage.
+    /// @param oracle The adapter the market was configured with.
+    function params(
+        Market storage m,
+        MarginMath.Tier[MAX_TIERS] storage tiers,
+        address oracle
+    ) external view returns (IClearingHouse.MarketParams memory p) {
+        p.oracle = oracle;
+        p.group = m.group;
+        p.skewScale = uint128(m.skewScaleLots) * uint128(SIZE_STEP);
+        p.takerFee = uint64(m.takerFeePpb) * uint64(PPB);
+        p.maxFundingRatePerDay = uint64(m.maxFundingRatePpb) * uint64(PPB);
+        p.maxLongOpenInterest = uint128(m.maxLongLots) * uint128(SIZE_STEP);
+        p.maxShortOpenInterest = uint128(m.maxShortLots) * uint128(SIZE_STEP);
+        p.maxPriceDeviation = m.maxPriceDeviation;
+        p.tiers = new MarginMath.Tier[](m.tierCount);
+        for (uint256 i; i < m.tierCount; ++i) p.tiers[i] = tiers[i];
+    }
+
+    function _configureTiers(MarginMath.Tier[MAX_TIERS] storage stored, MarginMath.Tier[] calldata tiers) private {
+        uint256 n = tiers.length;
+        if (n == 0 || n > MAX_TIERS) revert IClearingHouse.InvalidMarketParam("tiers");
+        for (uint256 i; i < n; ++i) {
+            MarginMath.Tier calldata t = tiers[i];
+            if (t.mmRate == 0 || t.mmRate >= t.imRate || t.imRate > MAX_MARGIN_RATE) {
+                revert IClearingHouse.InvalidMarketParam("tierRates");
+            }
+            // rates in whole millionths, bounds in whole dollars: the first bracket is packed
+            if (t.mmRate % PPM != 0 || t.imRate % PPM != 0) revert IClearingHouse.InvalidMarketParam("tierRates");
+            if (t.upToNotional % WAD != 0 || t.upToNotional / WAD > type(uint56).max) {
+                revert IClearingHouse.InvalidMarketParam("tierBounds");
+            }
+            if (i > 0) {
+                MarginMath.Tier calldata prev = tiers[i - 1];
+                if (t.mmRate < prev.mmRate || t.imRate < prev.imRate) {
+                    revert IClearingHouse.InvalidMarketParam("tierRates");
+                }
+                if (i < n - 1 && t.upToNotional <= prev.upToNotional) {
+                    revert IClearingHouse.InvalidMarketParam("tierBounds");
+                }
+            } else if (n > 1 && t.upToNotional == 0) revert IClearingHouse.InvalidMarketParam("tierBounds");
+            stored[i] = t;
+        }
+    }
+
+    function _ppb(uint256 wad, bytes32 field) private pure returns (uint32) {
+        // cannot truncate: callers bound wad to at most 1e18 = 1e9 billionths < 2^32
+        if (wad % PPB != 0) revert IClearingHouse.InvalidMarketParam(field);
+        return uint32(wad / PPB);
+    }
+
+    function _lots(uint256 wad, bytes32 field) private pure returns (uint64) {
+        if (wad % SIZE_STEP != 0 || wad / SIZE_STEP > type(uint64).max) revert IClearingHouse.InvalidMarketParam(field);
+        return uint64(wad / SIZE_STEP);
+    }
+}
