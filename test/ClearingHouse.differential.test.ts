@@ -114,6 +114,7 @@ describe("MarginMath and ClearingHouse: Solidity == TypeScript to the wei", () =
             initialMargin: onChain.initialMargin,
             freeCollateral: onChain.freeCollateral,
             liquidatable: onChain.liquidatable,
+            notional: onChain.notional,
           }).to.deep.equal(expected);
           expect(await f.vault.freeCollateral(id)).to.equal(expected.freeCollateral);
           checked++;

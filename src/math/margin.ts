@@ -165,12 +165,18 @@ export interface AccountMargin {
   initialMargin: bigint;
   freeCollateral: bigint;
   liquidatable: boolean;
+  /**
+   * Σ over the positions of |size| × oracle price, each rounded up (WAD): the base of the
+   * liquidation close factor (AccountMargin.notional on chain).
+   */
+  notional: bigint;
 }
 
 /**
  * The whole account computation of DESIGN §5, in the ClearingHouse's order and rounding:
  * equity = collateral + Σ uPnL − Σ pending funding; MM and IM tiered per market, grouped
- * markets reduced by their offset; freeCollateral = min(collateral, equity) − IM.
+ * markets reduced by their offset; freeCollateral = min(collateral, equity) − IM; notional =
+ * Σ |size| × price, each rounded up.
  */
 export function accountMargin(
   collateralValue: bigint,
@@ -180,11 +186,13 @@ export function accountMargin(
   let equity = collateralValue;
   let mmSum = 0n;
   let imSum = 0n;
+  let notionalSum = 0n;
   const groups = new Map<number, { mm: bigint; im: bigint; gross: bigint; net: bigint }>();
   for (const p of positions) {
     if (p.size === 0n) continue;
     equity += unrealizedPnl(p.size, p.openNotional, p.price) - pendingFunding(p.size, p.fundingIndex, p.entryFundingIndex);
     const n = notional(p.size, p.price);
+    notionalSum += n;
     const mmPart = tieredRequirement(n, p.tiers, false);
     const imPart = tieredRequirement(n, p.tiers, true);
     if (p.group === 0) {
@@ -212,6 +220,7 @@ export function accountMargin(
     initialMargin: imSum,
     freeCollateral: floor - imSum,
     liquidatable: mmSum > 0n && equity < mmSum,
+    notional: notionalSum,
   };
 }
 
