@@ -13,7 +13,7 @@ import {FixedPointMath} from "./libraries/FixedPointMath.sol";
 import {MarginMath} from "./libraries/MarginMath.sol";
 import {MarketConfig} from "./libraries/MarketConfig.sol";
 import {OracleLib} from "./libraries/OracleLib.sol";
-import {WAD, PPM, PPB, SECONDS_PER_DAY, SIZE_STEP, MAX_TIERS, MAX_GROUPS, MAX_MARKETS, MAX_POSITIONS_PER_ACCOUNT, MAX_OFFSET, MODE_ISOLATED, PAUSE_TRADE, MAX_LIQUIDATION_FEE, MAX_COLLATERAL_DISCOUNT, MAX_DUST_THRESHOLD, MAX_RATE_LIMIT_WINDOW, MIN_CIRCUIT_BREAKER_TIMEOUT, MAX_CIRCUIT_BREAKER_TIMEOUT} from "./libraries/Constants.sol";
+import {WAD, PPM, PPB, SECONDS_PER_DAY, SIZE_STEP, MAX_TIERS, MAX_GROUPS, MAX_MARKETS, MAX_POSITIONS_PER_ACCOUNT, MAX_OFFSET, MODE_ISOLATED, PAUSE_TRADE, MIN_CIRCUIT_BREAKER_TIMEOUT, MAX_CIRCUIT_BREAKER_TIMEOUT} from "./libraries/Constants.sol";
 
 /// @title ClearingHouse
 /// @notice Markets, positions and the cross-margin engine of Crossmargin. See {IClearingHouse}.
@@ -85,8 +85,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
     mapping(uint8 group => uint256) private _groupOffsets;
     /// @dev Keyed by `accountId << 8 | marketId` (one hash per lookup in the margin loop).
     mapping(uint256 key => Position) private _positions;
-    LiquidationParams private _liquidation;
-    uint256 private _circuitBreakerTimeout;
+    MarketConfig.LiquidationConfig private _config;
 
     /// @param vault_ The Vault holding collateral and quote balances.
     /// @param owner_ Governance (Ownable2Step).
@@ -95,15 +94,15 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         if (address(vault_) == address(0)) revert ZeroAddress();
         _VAULT = vault_;
         // DESIGN §13 defaults; governance may change them
-        _liquidation = LiquidationParams({
-            liquidationFee: 0.01e18,
-            keeperShare: 0.5e18,
-            closeFactor: 0.5e18,
-            fullLiquidationThreshold: 0.5e18,
-            dustThreshold: 100e18,
-            collateralDiscount: 0.05e18
+        _config = MarketConfig.LiquidationConfig({
+            feePpm: 10_000, // 1 %
+            keeperSharePpm: 500_000, // 50 %
+            closeFactorPpm: 500_000, // 50 %
+            thresholdPpm: 500_000, // 0.5
+            dustUsd: 100,
+            discountPpm: 50_000, // 5 %
+            breakerTimeout: 1 hours
         });
-        _circuitBreakerTimeout = 1 hours;
     }
 
     /* TRADING */
@@ -114,16 +113,12 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         uint256 marketId,
         int256 sizeDelta,
         uint256 priceLimit
-    ) external nonReentrant whenNotPaused(PAUSE_TRADE) {
+    ) external nonReentrant {
         _trade(accountId, marketId, sizeDelta, priceLimit);
     }
 
     /// @inheritdoc IClearingHouse
-    function closePosition(
-        uint256 accountId,
-        uint256 marketId,
-        uint256 priceLimit
-    ) external nonReentrant whenNotPaused(PAUSE_TRADE) {
+    function closePosition(uint256 accountId, uint256 marketId, uint256 priceLimit) external nonReentrant {
         int256 lots = _positions[_key(accountId, marketId)].lots;
         if (lots == 0) revert NoPosition(accountId, marketId);
         _trade(accountId, marketId, -lots * int256(SIZE_STEP), priceLimit);
@@ -133,12 +128,11 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
 
     /// @inheritdoc IClearingHouse
     function liquidate(uint256 accountId, uint256 marketId, uint256 maxSize) external nonReentrant {
-        MarketConfig.Market storage m = _market(marketId);
+        (MarketConfig.Market storage m, uint256 price) = _marketPrice(marketId);
         uint256 key = (accountId << 8) | marketId; // _key without its check: _market checked the id
         Position memory pos = _positions[key];
         if (pos.lots == 0) revert NoPosition(accountId, marketId);
-        uint256 price = _price(m);
-        LiquidationParams memory lp = _liquidation;
+        LiquidationParams memory lp = _params(_config);
         (AccountMargin memory before, uint256 allowed) = _closable(accountId, pos.lots, price, lp);
         if (!before.liquidatable) {
             revert AccountNotLiquidatable(accountId, before.equity, before.maintenanceMargin);
@@ -159,7 +153,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         o.funding = MarginMath.pendingFunding(oldSize, index, pos.fundingIndex);
         (o.size, o.openNotional, o.realized) = MarginMath.applyTrade(oldSize, pos.openNotional, sizeDelta, price);
         _updateMarket(m, marketId, oldSize, o, pos.openNotional, index);
-        _breaker(m, marketId, price, false);
+        _breaker(m, marketId, price, false, false);
         uint256 closed = _notionalOfLots(lots, price);
         _rateLimit(m, marketId, closed, before.equity);
 
@@ -198,7 +192,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
 
     /// @inheritdoc IClearingHouse
     function liquidateCollateral(uint256 accountId, address token, uint256 repayAmount) external nonReentrant {
-        _VAULT.liquidateCollateral(accountId, token, repayAmount, msg.sender, _liquidation.collateralDiscount);
+        _VAULT.liquidateCollateral(accountId, token, repayAmount, msg.sender, uint256(_config.discountPpm) * PPM);
     }
 
     /// @inheritdoc IClearingHouse
@@ -211,7 +205,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         MarketConfig.Market storage m = _market(marketId);
         uint256 price = _price(m);
         (uint256 ref, uint256 since) = _breakerState(m);
-        if (since != 0) revert MarketReduceOnly(marketId, since + _circuitBreakerTimeout);
+        if (since != 0) revert MarketReduceOnly(marketId, since + _config.breakerTimeout);
         if (ref == 0 || !_deviates(price, ref, m.maxPriceDeviation)) revert PriceWithinBand(marketId, ref, price);
         m.reduceOnlySince = uint40(block.timestamp);
         emit CircuitBreakerTripped(marketId, ref, price);
@@ -224,6 +218,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         marketId = ++_marketCount;
         if (marketId > MAX_MARKETS) revert InvalidMarketParam("marketCount");
         _markets[marketId].lastFundingTime = uint40(block.timestamp);
+        _markets[marketId].tradingPaused = _flags() & PAUSE_TRADE != 0;
         _configure(marketId, params);
     }
 
@@ -251,30 +246,13 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
 
     /// @inheritdoc IClearingHouse
     function setLiquidationParams(LiquidationParams calldata p) external onlyOwner {
-        if (p.liquidationFee > MAX_LIQUIDATION_FEE) revert InvalidLiquidationParam("liquidationFee");
-        if (p.keeperShare > WAD) revert InvalidLiquidationParam("keeperShare");
-        if (p.closeFactor == 0 || p.closeFactor > WAD) revert InvalidLiquidationParam("closeFactor");
-        if (p.fullLiquidationThreshold > WAD) revert InvalidLiquidationParam("fullLiquidationThreshold");
-        if (p.dustThreshold > MAX_DUST_THRESHOLD) revert InvalidLiquidationParam("dustThreshold");
-        if (p.collateralDiscount > MAX_COLLATERAL_DISCOUNT) revert InvalidLiquidationParam("collateralDiscount");
-        _liquidation = p;
+        _config = MarketConfig.liquidationConfig(p, _config.breakerTimeout);
         emit LiquidationParamsSet(p);
     }
 
     /// @inheritdoc IClearingHouse
     function setLiquidationRateLimit(uint256 marketId, uint256 cap, uint256 window) external onlyOwner {
-        MarketConfig.Market storage m = _market(marketId);
-        if (cap % WAD != 0 || cap / WAD > type(uint64).max) revert InvalidLiquidationParam("rateLimitCap");
-        if (cap != 0 && (window == 0 || window > MAX_RATE_LIMIT_WINDOW)) {
-            revert InvalidLiquidationParam("rateLimitWindow");
-        }
-        // cannot truncate: checked above
-        (m.rateLimitCapUsd, m.rateLimitWindow, m.windowStart, m.windowLiquidated) = (
-            uint64(cap / WAD),
-            uint32(window),
-            uint40(block.timestamp),
-            0
-        );
+        MarketConfig.setRateLimit(_market(marketId), cap, window);
         emit LiquidationRateLimitSet(marketId, cap, window);
     }
 
@@ -283,7 +261,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         if (timeout < MIN_CIRCUIT_BREAKER_TIMEOUT || timeout > MAX_CIRCUIT_BREAKER_TIMEOUT) {
             revert InvalidLiquidationParam("circuitBreakerTimeout");
         }
-        _circuitBreakerTimeout = timeout;
+        _config.breakerTimeout = uint32(timeout); // cannot truncate: at most 7 days
         emit CircuitBreakerTimeoutSet(timeout);
     }
 
@@ -294,6 +272,13 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         // cannot truncate: OracleLib bounds prices to uint128
         (m.referencePrice, m.reduceOnlySince) = (uint128(price), 0);
         emit CircuitBreakerCleared(marketId, price);
+    }
+
+    /// @dev Copies the trading pause into every market's breaker word, which each trade reads anyway.
+    function _pauseFlagsChanged(uint8 flags) internal override {
+        bool paused = flags & PAUSE_TRADE != 0;
+        uint256 count = _marketCount;
+        for (uint256 id = 1; id <= count; ++id) _markets[id].tradingPaused = paused;
     }
 
     /* MARGIN HOOK */
@@ -402,12 +387,12 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
 
     /// @inheritdoc IClearingHouse
     function liquidationParams() external view returns (LiquidationParams memory) {
-        return _liquidation;
+        return _params(_config);
     }
 
     /// @inheritdoc IClearingHouse
     function circuitBreakerTimeout() external view returns (uint256) {
-        return _circuitBreakerTimeout;
+        return _config.breakerTimeout;
     }
 
     /// @inheritdoc IClearingHouse
@@ -417,7 +402,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         s.referencePrice = ref;
         s.maxPriceDeviation = m.maxPriceDeviation;
         s.reduceOnly = since != 0;
-        s.reduceOnlyUntil = since != 0 ? since + _circuitBreakerTimeout : 0;
+        s.reduceOnlyUntil = since != 0 ? since + _config.breakerTimeout : 0;
         s.rateLimitCap = uint256(m.rateLimitCapUsd) * WAD;
         s.rateLimitWindow = m.rateLimitWindow;
         (s.windowStart, s.windowLiquidated) = block.timestamp >= uint256(m.windowStart) + m.rateLimitWindow
@@ -430,7 +415,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         MarketConfig.Market storage m = _market(marketId);
         int256 lots = _positions[(accountId << 8) | marketId].lots;
         if (lots == 0) return (0, false);
-        (AccountMargin memory r, uint256 allowed) = _closable(accountId, lots, _price(m), _liquidation);
+        (AccountMargin memory r, uint256 allowed) = _closable(accountId, lots, _price(m), _params(_config));
         if (!r.liquidatable) return (0, false);
         return (allowed * SIZE_STEP, allowed == uint256(int256(lots).abs()));
     }
@@ -439,8 +424,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
 
     function _trade(uint256 accountId, uint256 marketId, int256 sizeDelta, uint256 priceLimit) private {
         _checkSize(sizeDelta);
-        MarketConfig.Market storage m = _market(marketId);
-        uint256 price = _price(m);
+        (MarketConfig.Market storage m, uint256 price) = _marketPrice(marketId);
         int256 index = _indexNow(m, price); // written with the new funding rate in _updateMarket
         uint256 key = (accountId << 8) | marketId; // _key without its check: _market checked the id
         Position memory pos = _positions[key];
@@ -461,7 +445,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         }
 
         _updateMarket(m, marketId, oldSize, o, pos.openNotional, index);
-        _breaker(m, marketId, price, increases);
+        _breaker(m, marketId, price, true, increases);
         // cannot truncate: |size| in lots is bounded by the uint64 open-interest caps
         _positions[key] = Position(
             int64(o.size / int256(SIZE_STEP)),
@@ -545,30 +529,38 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         int256 oldOpenNotional,
         int256 index
     ) private {
-        uint256 longLots = m.longLots;
-        uint256 shortLots = m.shortLots;
+        // Word C read and written once, raw: longLots (bits 0-63), shortLots (64-127),
+        // openNotionalSum (128-255).
+        uint256 wordC;
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            wordC := sload(add(m.slot, 2))
+        }
+        uint256 longBefore = uint64(wordC);
+        uint256 shortBefore = uint64(wordC >> 64);
+        (uint256 longLots, uint256 shortLots) = (longBefore, shortBefore);
         uint256 oldLots = oldSize.abs() / SIZE_STEP;
         uint256 newLots = o.size.abs() / SIZE_STEP;
         if (oldSize > 0) longLots -= oldLots;
         else shortLots -= oldLots;
         if (o.size > 0) {
             longLots += newLots;
-            if (longLots > m.maxLongLots && longLots > m.longLots) {
+            if (longLots > longBefore && longLots > m.maxLongLots) {
                 revert OpenInterestCapExceeded(marketId, true, m.maxLongLots * SIZE_STEP, longLots * SIZE_STEP);
             }
         } else {
             shortLots += newLots;
-            if (shortLots > m.maxShortLots && shortLots > m.shortLots) {
+            if (shortLots > shortBefore && shortLots > m.maxShortLots) {
                 revert OpenInterestCapExceeded(marketId, false, m.maxShortLots * SIZE_STEP, shortLots * SIZE_STEP);
             }
         }
-        int256 openNotionalSum = m.openNotionalSum + o.openNotional - oldOpenNotional;
-        // cannot truncate: each side is at most its uint64 cap, or did not grow
-        (m.longLots, m.shortLots, m.openNotionalSum) = (
-            uint64(longLots),
-            uint64(shortLots),
-            openNotionalSum.toInt128()
-        );
+        int256 openNotionalSum = int256(int128(uint128(wordC >> 128))) + o.openNotional - oldOpenNotional;
+        // each side is at most its uint64 cap, or did not grow: the fields cannot spill
+        wordC = longLots | (shortLots << 64) | (uint256(uint128(openNotionalSum.toInt128())) << 128);
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            sstore(add(m.slot, 2), wordC)
+        }
         int256 skew = (int256(longLots) - int256(shortLots)) * int256(SIZE_STEP);
         (m.fundingIndex, m.fundingRate, m.lastFundingTime) = (
             index.toInt96(),
@@ -645,11 +637,24 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         pay.insuranceFee = insuranceShare < left ? insuranceShare : left;
     }
 
+    /// @dev The stored configuration in WAD.
+    function _params(MarketConfig.LiquidationConfig memory c) private pure returns (LiquidationParams memory) {
+        return
+            LiquidationParams({
+                liquidationFee: uint64(c.feePpm) * uint64(PPM),
+                keeperShare: uint64(c.keeperSharePpm) * uint64(PPM),
+                closeFactor: uint64(c.closeFactorPpm) * uint64(PPM),
+                fullLiquidationThreshold: uint64(c.thresholdPpm) * uint64(PPM),
+                dustThreshold: uint128(c.dustUsd) * uint128(WAD),
+                collateralDiscount: uint64(c.discountPpm) * uint64(PPM)
+            });
+    }
+
     /// @dev Counts `closed` notional against the market's rate limit; an account with negative
     ///      equity is counted but never refused.
     function _rateLimit(MarketConfig.Market storage m, uint256 marketId, uint256 closed, int256 equity) private {
+        if (!m.rateLimited) return; // word E, already read by the breaker: word F stays unread
         uint256 capUsd = m.rateLimitCapUsd;
-        if (capUsd == 0) return;
         uint256 start = m.windowStart;
         uint256 used = m.windowLiquidated;
         uint256 window = m.rateLimitWindow;
@@ -664,24 +669,47 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
     ///      (and its reference) read as cleared: the next trade re-anchors the reference.
     function _breakerState(MarketConfig.Market storage m) private view returns (uint256 ref, uint256 since) {
         (ref, since) = (m.referencePrice, m.reduceOnlySince);
-        if (since != 0 && block.timestamp >= since + _circuitBreakerTimeout) (ref, since) = (0, 0);
+        if (since != 0 && block.timestamp >= since + _config.breakerTimeout) (ref, since) = (0, 0);
     }
 
     /// @dev Circuit breaker (DESIGN §7) at a trade or liquidation: an exposure-increasing trade is
     ///      refused while reduce-only or beyond the band; anything else beyond the band records the
-    ///      market as reduce-only. The price becomes the new reference.
-    function _breaker(MarketConfig.Market storage m, uint256 marketId, uint256 price, bool increases) private {
-        (uint256 ref, uint256 since) = _breakerState(m);
-        bool deviates = ref != 0 && _deviates(price, ref, m.maxPriceDeviation);
+    ///      market as reduce-only. The price becomes the new reference. A trade (not a
+    ///      liquidation) is refused while the guardian has paused trading.
+    function _breaker(
+        MarketConfig.Market storage m,
+        uint256 marketId,
+        uint256 price,
+        bool trade,
+        bool increases
+    ) private {
+        // Word E read and written once, raw: maxPriceDeviation (bits 0-63), referencePrice
+        // (64-191), reduceOnlySince (192-231), tradingPaused (232-239), rateLimited (240-247).
+        uint256 word;
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            word := sload(add(m.slot, 4))
+        }
+        if (trade && uint8(word >> 232) != 0) revert ActionPaused(PAUSE_TRADE);
+        uint256 ref = uint128(word >> 64);
+        uint256 since = uint40(word >> 192);
+        if (since != 0 && block.timestamp >= since + _config.breakerTimeout) (ref, since) = (0, 0);
+        bool deviates = ref != 0 && _deviates(price, ref, uint64(word));
         if (increases) {
-            if (since != 0) revert MarketReduceOnly(marketId, since + _circuitBreakerTimeout);
+            if (since != 0) revert MarketReduceOnly(marketId, since + _config.breakerTimeout);
             if (deviates) revert PriceDeviationExceeded(marketId, ref, price);
         } else if (deviates && since == 0) {
             since = block.timestamp;
             emit CircuitBreakerTripped(marketId, ref, price);
         }
-        // cannot truncate: OracleLib bounds prices to uint128; since is a timestamp
-        (m.referencePrice, m.reduceOnlySince) = (uint128(price), uint40(since));
+        // price < 2^128 (OracleLib) and since < 2^40 (a timestamp): the fields cannot spill
+        uint256 updated = (word & ~(uint256(type(uint168).max) << 64)) | (price << 64) | (since << 192);
+        if (updated != word) {
+            // solhint-disable-next-line no-inline-assembly
+            assembly ("memory-safe") {
+                sstore(add(m.slot, 4), updated)
+            }
+        }
     }
 
     /// @dev |price − ref| > maxDeviation × ref, exactly (no product exceeds 2^256: both < 2^128 × 1e18).
@@ -913,6 +941,22 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
     }
 
     /* INTERNAL: CONFIGURATION */
+
+    /// @dev `_market` and `_price` from one read of the market's first word.
+    function _marketPrice(uint256 marketId) private view returns (MarketConfig.Market storage m, uint256 price) {
+        m = _markets[marketId];
+        uint256 wordA;
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            wordA := sload(m.slot)
+        }
+        if (uint160(wordA) == 0) revert UnknownMarket(marketId);
+        price = OracleLib.read(
+            AggregatorV3Interface(address(uint160(wordA))),
+            uint24(wordA >> 160),
+            uint8(wordA >> 184)
+        );
+    }
 
     function _market(uint256 marketId) private view returns (MarketConfig.Market storage m) {
         m = _markets[marketId];

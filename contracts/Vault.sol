@@ -170,18 +170,30 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
         bool positionOpen
     ) external returns (int256 collateral, uint8 mode, uint256 maskBefore) {
         if (msg.sender != _clearingHouse) revert NotClearingHouse(msg.sender);
-        Account storage account = _existing(accountId);
-        if (!_isAuthorized(account, accountId, caller)) revert NotAccountOwnerOrOperator(accountId, caller);
-        mode = account.mode;
-        maskBefore = account.marketMask;
+        Account storage account = _accounts[accountId];
+        address owner = account.owner; // read once: existence and authorization
+        if (owner == address(0)) revert UnknownAccount(accountId);
+        if (caller != owner && !_operators[accountId][caller]) revert NotAccountOwnerOrOperator(accountId, caller);
+        // The account's second word read and written once, raw: quoteBalance (bits 0-127),
+        // marketMask (128-199), tokenMask (200-215), mode (216-223).
+        uint256 word;
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            word := sload(add(account.slot, 1))
+        }
+        mode = uint8(word >> 216);
+        maskBefore = uint72(word >> 128);
         // A pure transfer between two ledgers: Σ quoteBalance + pool is unchanged.
         if (amount != 0) _poolBalance = (_poolBalance - amount).toInt96();
-        uint256 bit = 1 << marketId;
-        // cannot truncate: the ClearingHouse numbers markets below 72
-        uint72 mask = uint72(positionOpen ? maskBefore | bit : maskBefore & ~bit);
-        // one write of the account's second word: quote balance and market mask together
-        (account.quoteBalance, account.marketMask) = ((account.quoteBalance + amount).toInt128(), mask);
-        collateral = _collateralValue(accountId, true);
+        int256 quote = (int256(int128(uint128(word))) + amount).toInt128();
+        uint256 bit = 1 << marketId; // the ClearingHouse numbers markets below 72
+        uint256 mask = positionOpen ? maskBefore | bit : maskBefore & ~bit;
+        word = (word & ~uint256(type(uint200).max)) | (mask << 128) | uint128(int128(quote));
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            sstore(add(account.slot, 1), word)
+        }
+        collateral = _valueOf(accountId, quote, uint16(word >> 200), true);
     }
 
     /// @inheritdoc IVault
@@ -631,10 +643,14 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
 
     /// @dev Σ over held tokens of value (× (1 − haircut) when `haircut`), plus the quote balance.
     ///      Each term rounds down.
-    function _collateralValue(uint256 accountId, bool haircut) internal view returns (int256 total) {
+    function _collateralValue(uint256 accountId, bool haircut) internal view returns (int256) {
         Account storage account = _accounts[accountId];
-        total = account.quoteBalance;
-        uint256 mask = account.tokenMask;
+        return _valueOf(accountId, account.quoteBalance, account.tokenMask, haircut);
+    }
+
+    /// @dev `_collateralValue` from the account's quote balance and token mask, already read.
+    function _valueOf(uint256 accountId, int256 quote, uint256 mask, bool haircut) private view returns (int256 total) {
+        total = quote;
         for (uint256 i; mask != 0; ++i) {
             if (mask & 1 != 0) {
                 address token = _tokens[i];

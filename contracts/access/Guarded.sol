@@ -62,6 +62,15 @@ abstract contract Guarded is IGuarded, Ownable2Step {
 
     function _setFlags(uint8 flags) private {
         _pausedFlags = flags;
+        _pauseFlagsChanged(flags);
         emit PauseFlagsSet(flags);
     }
+
+    /// @dev The current pause flags.
+    function _flags() internal view returns (uint8) {
+        return _pausedFlags;
+    }
+
+    /// @dev Called after the pause flags change; a contract keeping a copy of them updates it here.
+    function _pauseFlagsChanged(uint8 flags) internal virtual {}
 }

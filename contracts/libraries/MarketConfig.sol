@@ -7,7 +7,7 @@ import {AggregatorV3Interface} from "../interfaces/AggregatorV3Interface.sol";
 import {IClearingHouse} from "../interfaces/IClearingHouse.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 import {MarginMath} from "./MarginMath.sol";
-import {WAD, PPM, PPB, SIZE_STEP, MAX_TIERS, MAX_GROUPS, MAX_TAKER_FEE, MAX_FUNDING_RATE_PER_DAY, MAX_MARGIN_RATE, MAX_PRICE_DEVIATION} from "./Constants.sol";
+import {WAD, PPM, PPB, SIZE_STEP, MAX_TIERS, MAX_GROUPS, MAX_TAKER_FEE, MAX_FUNDING_RATE_PER_DAY, MAX_MARGIN_RATE, MAX_PRICE_DEVIATION, MAX_LIQUIDATION_FEE, MAX_COLLATERAL_DISCOUNT, MAX_DUST_THRESHOLD, MAX_RATE_LIMIT_WINDOW} from "./Constants.sol";
 
 /// @title MarketConfig
 /// @notice A market's storage layout and its governance-time configuration: checking parameters
@@ -47,11 +47,78 @@ library MarketConfig {
         uint64 maxPriceDeviation;
         uint128 referencePrice; // oracle price at the last trade or liquidation, WAD; 0 = none yet
         uint40 reduceOnlySince; // 0 = trading normally
+        bool tradingPaused; // the guardian's PAUSE_TRADE, copied here: a trade reads no other word for it
+        bool rateLimited; // rateLimitCapUsd != 0
         // word F: liquidation rate limit, read by liquidations only
         uint64 rateLimitCapUsd; // whole USD per window; 0 = off
         uint32 rateLimitWindow; // seconds
         uint40 windowStart;
         uint120 windowLiquidated; // WAD
+    }
+
+    /// @dev The liquidation parameters (whole millionths and whole dollars) and the circuit
+    ///      breaker's timeout in one word: a liquidation reads it once.
+    struct LiquidationConfig {
+        uint32 feePpm;
+        uint32 keeperSharePpm;
+        uint32 closeFactorPpm;
+        uint32 thresholdPpm;
+        uint64 dustUsd;
+        uint32 discountPpm;
+        uint32 breakerTimeout; // seconds
+    }
+
+    /// @notice Checks liquidation parameters against their bounds and packs them with `timeout`.
+    ///         Reverts `IClearingHouse.InvalidLiquidationParam(field)`.
+    /// @param p The parameters (WAD): rates in whole millionths, the dust threshold in whole dollars.
+    /// @param timeout The circuit breaker's timeout to keep, seconds.
+    function liquidationConfig(
+        IClearingHouse.LiquidationParams calldata p,
+        uint32 timeout
+    ) external pure returns (LiquidationConfig memory) {
+        if (p.liquidationFee > MAX_LIQUIDATION_FEE) revert IClearingHouse.InvalidLiquidationParam("liquidationFee");
+        if (p.keeperShare > WAD) revert IClearingHouse.InvalidLiquidationParam("keeperShare");
+        if (p.closeFactor == 0 || p.closeFactor > WAD) revert IClearingHouse.InvalidLiquidationParam("closeFactor");
+        if (p.fullLiquidationThreshold > WAD) {
+            revert IClearingHouse.InvalidLiquidationParam("fullLiquidationThreshold");
+        }
+        if (p.dustThreshold > MAX_DUST_THRESHOLD || p.dustThreshold % WAD != 0) {
+            revert IClearingHouse.InvalidLiquidationParam("dustThreshold");
+        }
+        if (p.collateralDiscount > MAX_COLLATERAL_DISCOUNT) {
+            revert IClearingHouse.InvalidLiquidationParam("collateralDiscount");
+        }
+        return
+            LiquidationConfig({
+                feePpm: _ppm(p.liquidationFee, "liquidationFee"),
+                keeperSharePpm: _ppm(p.keeperShare, "keeperShare"),
+                closeFactorPpm: _ppm(p.closeFactor, "closeFactor"),
+                thresholdPpm: _ppm(p.fullLiquidationThreshold, "fullLiquidationThreshold"),
+                dustUsd: uint64(p.dustThreshold / WAD), // cannot truncate: at most MAX_DUST_THRESHOLD
+                discountPpm: _ppm(p.collateralDiscount, "collateralDiscount"),
+                breakerTimeout: timeout
+            });
+    }
+
+    /// @notice Sets a market's liquidation rate limit and starts a fresh window. Reverts
+    ///         `IClearingHouse.InvalidLiquidationParam("rateLimitCap" | "rateLimitWindow")`.
+    /// @param m The market's storage.
+    /// @param cap WAD USD in whole dollars per window; 0 = off.
+    /// @param window Seconds, 1 .. MAX_RATE_LIMIT_WINDOW when `cap` is not 0.
+    function setRateLimit(Market storage m, uint256 cap, uint256 window) external {
+        if (cap % WAD != 0 || cap / WAD > type(uint64).max)
+            revert IClearingHouse.InvalidLiquidationParam("rateLimitCap");
+        if (cap != 0 && (window == 0 || window > MAX_RATE_LIMIT_WINDOW)) {
+            revert IClearingHouse.InvalidLiquidationParam("rateLimitWindow");
+        }
+        m.rateLimited = cap != 0;
+        // cannot truncate: checked above
+        (m.rateLimitCapUsd, m.rateLimitWindow, m.windowStart, m.windowLiquidated) = (
+            uint64(cap / WAD),
+            uint32(window),
+            uint40(block.timestamp),
+            0
+        );
     }
 
     /// @notice Checks `p` and writes it into the market's words and its brackets. The caller emits
@@ -154,5 +221,11 @@ library MarketConfig {
     function _lots(uint256 wad, bytes32 field) private pure returns (uint64) {
         if (wad % SIZE_STEP != 0 || wad / SIZE_STEP > type(uint64).max) revert IClearingHouse.InvalidMarketParam(field);
         return uint64(wad / SIZE_STEP);
+    }
+
+    /// @dev A WAD rate at most 100 % in whole millionths.
+    function _ppm(uint256 wad, bytes32 field) private pure returns (uint32) {
+        if (wad % PPM != 0) revert IClearingHouse.InvalidLiquidationParam(field);
+        return uint32(wad / PPM); // cannot truncate: callers bound wad to at most 1e18
     }
 }
