@@ -65,7 +65,8 @@ interface IClearingHouse {
         uint256 notional;
     }
 
-    /// @notice Protocol-wide liquidation parameters (DESIGN §8), WAD unless named otherwise.
+    /// @notice Protocol-wide liquidation parameters (DESIGN §8), WAD unless named otherwise; rates
+    ///         in whole millionths and the dust threshold in whole dollars (they are stored packed).
     /// @param liquidationFee Penalty on closed notional, at most 10 %.
     /// @param keeperShare Share of the penalty paid to the liquidator, at most 100 %.
     /// @param closeFactor Most of the account's total notional one partial liquidation may close, (0, 100 %].
@@ -280,7 +281,8 @@ interface IClearingHouse {
     /// @param maxPositions The limit.
     function setMaxPositionsPerAccount(uint256 maxPositions) external;
 
-    /// @notice Sets the liquidation parameters, each checked against its bound. Owner only.
+    /// @notice Sets the liquidation parameters, each checked against its bound and granularity
+    ///         (`InvalidLiquidationParam(field)`). Owner only.
     /// @param params The parameters.
     function setLiquidationParams(LiquidationParams calldata params) external;
 
