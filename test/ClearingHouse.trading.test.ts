@@ -438,6 +438,27 @@ describe("ClearingHouse: trading", () => {
       await unchanged();
     });
 
+    it("the trading pause reaches every market, markets added while paused, closes too; unpause lifts it", async () => {
+      // The pause flag is copied into each market's breaker word (a trade reads no other word for it).
+      const { f, ch } = await funded();
+      await ch.openPosition(f.aliceCross, BTC, E(1), 0);
+      await f.clearingHouse.connect(f.guardian).pause(PAUSE_TRADE);
+      const feed = await deployFeed(8, units(100, 8));
+      await f.clearingHouse.addMarket(marketParams(await (await deployOracle(feed)).getAddress()));
+      for (const market of [ETH, BTC, STETH, 4n]) {
+        await expect(ch.openPosition(f.aliceCross, market, E(1), 0))
+          .to.be.revertedWithCustomError(ch, "ActionPaused")
+          .withArgs(PAUSE_TRADE);
+      }
+      await expect(ch.closePosition(f.aliceCross, BTC, 0)).to.be.revertedWithCustomError(ch, "ActionPaused").withArgs(PAUSE_TRADE);
+      // pausing deposits alone leaves trading alone
+      await f.clearingHouse.unpause(PAUSE_TRADE);
+      await f.clearingHouse.connect(f.guardian).pause(1);
+      for (const market of [ETH, 4n]) await ch.openPosition(f.aliceCross, market, E(1), 0);
+      await ch.closePosition(f.aliceCross, BTC, 0);
+      expect(await ch.accountMarkets(f.aliceCross)).to.deep.equal([ETH, 4n]);
+    });
+
     it("a stale or zero price blocks trading", async () => {
       const { f, ch, unchanged } = await funded();
       await f.ethFeed.updateAnswer(0);
