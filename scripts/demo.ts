@@ -11,7 +11,9 @@ async function main() {
   const [pool, insurance] = await Promise.all([protocol.vault.poolBalance(), protocol.vault.insuranceFund()]);
   const chainId = (await hre.ethers.provider.getNetwork()).chainId;
   console.log("");
-  console.log(`Pool ${usd(pool)} | insurance fund ${usd(insurance)} | Vault ${await protocol.vault.getAddress()} on chain ${chainId}`);
+  console.log(
+    `Pool ${usd(pool)} | insurance fund ${usd(insurance)} | Vault ${await protocol.vault.getAddress()} on chain ${chainId}`,
+  );
 }
 
 main().catch((error: unknown) => {

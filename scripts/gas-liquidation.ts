@@ -5,9 +5,7 @@ import { renderTable } from "../src/report/format";
 const PARTIAL_GOAL = 120_000n;
 
 async function main() {
-  console.log(
-    "Measuring liquidation gas on the in-process chain (local deployment + 15 extra markets)...",
-  );
+  console.log("Measuring liquidation gas on the in-process chain (local deployment + 15 extra markets)...");
   const g = await measureLiquidationGas(hre);
   const rows = [
     ...g.partial.map((x) => [
@@ -15,22 +13,10 @@ async function main() {
       x.gas.toString(),
       x.positions === 1 ? PARTIAL_GOAL.toLocaleString("en-US") : "",
     ]),
-    [
-      "liquidate, partial, 1 position, price already referenced",
-      g.partialSamePrice.toString(),
-      "",
-    ],
+    ["liquidate, partial, 1 position, price already referenced", g.partialSamePrice.toString(), ""],
     ["liquidate, full (1 position)", g.full.toString(), ""],
-    [
-      "liquidate, full, negative equity (shortfall)",
-      g.fullShortfall.toString(),
-      "",
-    ],
-    [
-      "liquidateCollateral (whole debt, WETH left)",
-      g.liquidateCollateral.toString(),
-      "",
-    ],
+    ["liquidate, full, negative equity (shortfall)", g.fullShortfall.toString(), ""],
+    ["liquidateCollateral (whole debt, WETH left)", g.liquidateCollateral.toString(), ""],
     ["settleBadDebt (insurance covers all)", g.settleBadDebt.toString(), ""],
     ["pokeCircuitBreaker (trips)", g.pokeCircuitBreaker.toString(), ""],
   ];
@@ -40,9 +26,7 @@ async function main() {
     `\npartial liquidate, gas per extra position: ${(four - one) / 3n} (1 -> 4), ${(sixteen - four) / 12n} (4 -> 16)`,
   );
   if (one > PARTIAL_GOAL) {
-    console.log(
-      `\nover the goal: partial liquidate with 1 position uses ${one} gas (goal ${PARTIAL_GOAL})`,
-    );
+    console.log(`\nover the goal: partial liquidate with 1 position uses ${one} gas (goal ${PARTIAL_GOAL})`);
   }
 }
 

@@ -35,13 +35,17 @@ describe("ChainlinkOracle", () => {
     it("reverts InvalidPrice for a zero answer", async () => {
       const { oracle, feed } = await loadFixture(fixture);
       await feed.updateAnswer(0);
-      await expect(oracle.price()).to.be.revertedWithCustomError(oracle, "InvalidPrice").withArgs(await feed.getAddress(), 0);
+      await expect(oracle.price())
+        .to.be.revertedWithCustomError(oracle, "InvalidPrice")
+        .withArgs(await feed.getAddress(), 0);
     });
 
     it("reverts InvalidPrice for a negative answer", async () => {
       const { oracle, feed } = await loadFixture(fixture);
       await feed.updateAnswer(-5);
-      await expect(oracle.price()).to.be.revertedWithCustomError(oracle, "InvalidPrice").withArgs(await feed.getAddress(), -5);
+      await expect(oracle.price())
+        .to.be.revertedWithCustomError(oracle, "InvalidPrice")
+        .withArgs(await feed.getAddress(), -5);
     });
 
     it("accepts an answer exactly heartbeat seconds old and reverts StalePrice one second later", async () => {

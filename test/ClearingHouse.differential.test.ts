@@ -54,17 +54,22 @@ describe("MarginMath and ClearingHouse: Solidity == TypeScript to the wei", () =
           expect(await h.fundingIndexDelta(rate, p, elapsed)).to.equal(di);
           expect(await h.pendingFunding(delta, di, -di / 3n)).to.equal(mm.pendingFunding(delta, di, -di / 3n));
           expect(await h.unrealizedPnl(delta, -skew * 7n, p)).to.equal(mm.unrealizedPnl(delta, -skew * 7n, p));
-          const applied = mm.applyTrade(delta, -mm.notional(delta, p) * (delta > 0n ? 1n : -1n), skew === 0n ? 1n : skew, fill);
-          expect(await h.applyTrade(delta, -mm.notional(delta, p) * (delta > 0n ? 1n : -1n), skew === 0n ? 1n : skew, fill)).to.deep.equal([
-            applied.size,
-            applied.openNotional,
-            applied.realized,
-          ]);
+          const applied = mm.applyTrade(
+            delta,
+            -mm.notional(delta, p) * (delta > 0n ? 1n : -1n),
+            skew === 0n ? 1n : skew,
+            fill,
+          );
+          expect(
+            await h.applyTrade(delta, -mm.notional(delta, p) * (delta > 0n ? 1n : -1n), skew === 0n ? 1n : skew, fill),
+          ).to.deep.equal([applied.size, applied.openNotional, applied.realized]);
           const n = mm.notional(delta, p);
           expect(await h.tieredRequirement(n, tiers, false)).to.equal(mm.tieredRequirement(n, tiers, false));
           expect(await h.tieredRequirement(n, tiers, true)).to.equal(mm.tieredRequirement(n, tiers, true));
           const net = n / 3n;
-          expect(await h.groupRequirement(n / 40n, n, net, units(8, 17))).to.equal(mm.groupRequirement(n / 40n, n, net, units(8, 17)));
+          expect(await h.groupRequirement(n / 40n, n, net, units(8, 17))).to.equal(
+            mm.groupRequirement(n / 40n, n, net, units(8, 17)),
+          );
         },
       ),
       { seed: SEED, numRuns: RUNS },
@@ -84,7 +89,11 @@ describe("MarginMath and ClearingHouse: Solidity == TypeScript to the wei", () =
     await fc.assert(
       fc.asyncProperty(
         fc.tuple(lots(-E(2_000), E(2_000)), lots(-E(60), E(60)), lots(-E(2_000), E(2_000))),
-        fc.tuple(fc.integer({ min: 80, max: 120 }), fc.integer({ min: 80, max: 120 }), fc.integer({ min: 80, max: 120 })),
+        fc.tuple(
+          fc.integer({ min: 80, max: 120 }),
+          fc.integer({ min: 80, max: 120 }),
+          fc.integer({ min: 80, max: 120 }),
+        ),
         fc.integer({ min: 1, max: 3 * 86_400 }),
         fc.tuple(
           fc.bigInt({ min: 0n, max: units(2_000_000, 6) }),

@@ -18,7 +18,9 @@ describe("ClearingHouse: governance", () => {
     expect(eth.tiers[1].mmRate).to.equal(units(5, 16));
     expect((await f.clearingHouse.marketParams(BTC)).skewScale).to.equal(E(50_000));
     expect(await f.clearingHouse.groupOffset(1)).to.equal((WAD * 8n) / 10n);
-    await expect(f.clearingHouse.marketParams(4)).to.be.revertedWithCustomError(f.clearingHouse, "UnknownMarket").withArgs(4);
+    await expect(f.clearingHouse.marketParams(4))
+      .to.be.revertedWithCustomError(f.clearingHouse, "UnknownMarket")
+      .withArgs(4);
   });
 
   describe("rejects out-of-bounds market parameters, naming the field", () => {
@@ -31,7 +33,10 @@ describe("ClearingHouse: governance", () => {
       ["maxPriceDeviation", (o) => marketParams(o, { maxPriceDeviation: 0 })],
       ["tiers", (o) => marketParams(o, { tiers: [] })],
       ["tiers", (o) => marketParams(o, { tiers: [...TIERS, ...TIERS] })],
-      ["tierRates", (o) => marketParams(o, { tiers: [{ upToNotional: 0, mmRate: units(5, 16), imRate: units(5, 16) }] })],
+      [
+        "tierRates",
+        (o) => marketParams(o, { tiers: [{ upToNotional: 0, mmRate: units(5, 16), imRate: units(5, 16) }] }),
+      ],
       ["tierRates", (o) => marketParams(o, { tiers: [{ upToNotional: 0, mmRate: 0, imRate: units(5, 16) }] })],
       ["tierRates", (o) => marketParams(o, { tiers: [{ upToNotional: 0, mmRate: units(5, 17), imRate: WAD + 1n }] })],
       [
@@ -66,7 +71,10 @@ describe("ClearingHouse: governance", () => {
           }),
       ],
       // storage granularity: rates in millionths, bounds in dollars, fees and funding in billionths, sizes in lots
-      ["tierRates", (o) => marketParams(o, { tiers: [{ upToNotional: 0, mmRate: units(25, 15) + 1n, imRate: units(5, 16) }] })],
+      [
+        "tierRates",
+        (o) => marketParams(o, { tiers: [{ upToNotional: 0, mmRate: units(25, 15) + 1n, imRate: units(5, 16) }] }),
+      ],
       [
         "tierBounds",
         (o) =>
@@ -120,17 +128,31 @@ describe("ClearingHouse: governance", () => {
       () => ch.setGroupOffset(1, 0),
       () => ch.setMaxPositionsPerAccount(4),
     ]) {
-      await expect(call()).to.be.revertedWithCustomError(f.clearingHouse, "OwnableUnauthorizedAccount").withArgs(f.alice.address);
+      await expect(call())
+        .to.be.revertedWithCustomError(f.clearingHouse, "OwnableUnauthorizedAccount")
+        .withArgs(f.alice.address);
     }
-    await expect(f.clearingHouse.setGroupOffset(0, 1)).to.be.revertedWithCustomError(f.clearingHouse, "InvalidGroupOffset").withArgs(0, 1);
-    await expect(f.clearingHouse.setGroupOffset(9, 1)).to.be.revertedWithCustomError(f.clearingHouse, "InvalidGroupOffset").withArgs(9, 1);
+    await expect(f.clearingHouse.setGroupOffset(0, 1))
+      .to.be.revertedWithCustomError(f.clearingHouse, "InvalidGroupOffset")
+      .withArgs(0, 1);
+    await expect(f.clearingHouse.setGroupOffset(9, 1))
+      .to.be.revertedWithCustomError(f.clearingHouse, "InvalidGroupOffset")
+      .withArgs(9, 1);
     await expect(f.clearingHouse.setGroupOffset(1, units(99, 16)))
       .to.be.revertedWithCustomError(f.clearingHouse, "InvalidGroupOffset")
       .withArgs(1, units(99, 16));
-    await expect(f.clearingHouse.setGroupOffset(2, units(5, 17))).to.emit(f.clearingHouse, "GroupOffsetSet").withArgs(2, units(5, 17));
-    await expect(f.clearingHouse.setMaxPositionsPerAccount(0)).to.be.revertedWithCustomError(f.clearingHouse, "InvalidMaxPositions").withArgs(0);
-    await expect(f.clearingHouse.setMaxPositionsPerAccount(17)).to.be.revertedWithCustomError(f.clearingHouse, "InvalidMaxPositions").withArgs(17);
-    await expect(f.clearingHouse.setMaxPositionsPerAccount(8)).to.emit(f.clearingHouse, "MaxPositionsPerAccountSet").withArgs(8);
+    await expect(f.clearingHouse.setGroupOffset(2, units(5, 17)))
+      .to.emit(f.clearingHouse, "GroupOffsetSet")
+      .withArgs(2, units(5, 17));
+    await expect(f.clearingHouse.setMaxPositionsPerAccount(0))
+      .to.be.revertedWithCustomError(f.clearingHouse, "InvalidMaxPositions")
+      .withArgs(0);
+    await expect(f.clearingHouse.setMaxPositionsPerAccount(17))
+      .to.be.revertedWithCustomError(f.clearingHouse, "InvalidMaxPositions")
+      .withArgs(17);
+    await expect(f.clearingHouse.setMaxPositionsPerAccount(8))
+      .to.emit(f.clearingHouse, "MaxPositionsPerAccountSet")
+      .withArgs(8);
     expect(await f.clearingHouse.maxPositionsPerAccount()).to.equal(8);
     expect(await f.clearingHouse.groupOffset(1)).to.equal((WAD * 8n) / 10n);
   });
@@ -138,6 +160,9 @@ describe("ClearingHouse: governance", () => {
   it("the constructor rejects a zero Vault", async () => {
     const [owner] = await ethers.getSigners();
     const factory = await clearingHouseFactory(await (await ethers.deployContract("MarketConfig")).getAddress());
-    await expect(factory.deploy(ethers.ZeroAddress, owner.address, owner.address)).to.be.revertedWithCustomError(factory, "ZeroAddress");
+    await expect(factory.deploy(ethers.ZeroAddress, owner.address, owner.address)).to.be.revertedWithCustomError(
+      factory,
+      "ZeroAddress",
+    );
   });
 });

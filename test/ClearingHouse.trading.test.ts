@@ -163,10 +163,9 @@ describe("ClearingHouse: trading", () => {
       await fundUsdc(f, f.alice, f.aliceCross, 1_000);
       const before = await snapshotLedger(f.vault, f.tokens);
       // 7 ETH = 21,000 notional needs IM 1,050 > 1,000 of collateral
-      await expect(f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(7), 0)).to.be.revertedWithCustomError(
-        f.clearingHouse,
-        "InsufficientMargin",
-      );
+      await expect(
+        f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(7), 0),
+      ).to.be.revertedWithCustomError(f.clearingHouse, "InsufficientMargin");
       await expectUnchanged(before, f.vault, f.tokens);
       expect(await f.clearingHouse.positionOf(f.aliceCross, ETH)).to.deep.equal([0n, 0n]);
       // 6 ETH fits: IM 900 + fee 9 < 1,000
@@ -203,14 +202,17 @@ describe("ClearingHouse: trading", () => {
       await time.setNextBlockTimestamp(t0 + 86_400n + 1n);
       const tx = f.clearingHouse.connect(f.alice).closePosition(f.aliceCross, ETH, 0);
       // one more second of funding: 0.3 + 0.3 / 86,400
-      const index = units(3, 17) + mm.fundingIndexDelta(mm.fundingRate(E(1_000), E(1_000_000), units(1, 17)), E(3_000), 1n);
+      const index =
+        units(3, 17) + mm.fundingIndexDelta(mm.fundingRate(E(1_000), E(1_000_000), units(1, 17)), E(3_000), 1n);
       await expect(tx).to.emit(f.clearingHouse, "PositionChanged");
       const receipt = await (await tx).wait();
       const event = f.clearingHouse.interface.parseLog(receipt!.logs.at(-1)!)!;
       // 1,000 ETH × 0.3000034… = 300.0034… USD paid to the pool
       expect(event.args.fundingPaid).to.equal(mm.pendingFunding(E(1_000), index, 0n));
       expect(event.args.fundingPaid).to.be.closeTo(E(300), units(1, 16));
-      expect((await f.vault.poolBalance()) - poolBefore).to.equal(quoteBefore - (await f.vault.quoteBalance(f.aliceCross)));
+      expect((await f.vault.poolBalance()) - poolBefore).to.equal(
+        quoteBefore - (await f.vault.quoteBalance(f.aliceCross)),
+      );
       await expectConservation(f.vault, f.tokens);
     });
   });
@@ -265,10 +267,9 @@ describe("ClearingHouse: trading", () => {
       expect(before.liquidatable).to.equal(true);
       expect(before.equity).to.be.lt(0n);
       // halving: MM halves while equity gets more negative → ratio falls
-      await expect(f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, -E(3), 0)).to.be.revertedWithCustomError(
-        f.clearingHouse,
-        "MarginRatioWorsened",
-      );
+      await expect(
+        f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, -E(3), 0),
+      ).to.be.revertedWithCustomError(f.clearingHouse, "MarginRatioWorsened");
       // closing everything leaves no requirement: always allowed, the loss lands in the quote balance
       await f.clearingHouse.connect(f.alice).closePosition(f.aliceCross, ETH, 0);
       expect(await f.vault.quoteBalance(f.aliceCross)).to.be.lt(0n);
@@ -306,7 +307,9 @@ describe("ClearingHouse: trading", () => {
       expect(before.equity).to.be.gt(0n);
       await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, -E(3), 0);
       const after = await f.clearingHouse.accountMargin(f.aliceCross);
-      expect(after.equity * BigInt(before.maintenanceMargin)).to.be.gte(before.equity * BigInt(after.maintenanceMargin));
+      expect(after.equity * BigInt(before.maintenanceMargin)).to.be.gte(
+        before.equity * BigInt(after.maintenanceMargin),
+      );
     });
 
     it("closing one leg of a hedge is refused when the unhedged rest would be liquidatable with a lower ratio", async () => {
@@ -320,10 +323,9 @@ describe("ClearingHouse: trading", () => {
       expect(before.liquidatable).to.equal(false);
       expect(before.freeCollateral).to.be.gte(0n);
       // without the STETH leg, the ETH leg alone needs MM 7,500 > equity ≈ 6,170
-      await expect(f.clearingHouse.connect(f.alice).closePosition(f.aliceCross, STETH, 0)).to.be.revertedWithCustomError(
-        f.clearingHouse,
-        "MarginRatioWorsened",
-      );
+      await expect(
+        f.clearingHouse.connect(f.alice).closePosition(f.aliceCross, STETH, 0),
+      ).to.be.revertedWithCustomError(f.clearingHouse, "MarginRatioWorsened");
       await expect(f.clearingHouse.connect(f.alice).closePosition(f.aliceCross, ETH, 0)).to.be.revertedWithCustomError(
         f.clearingHouse,
         "MarginRatioWorsened",
@@ -368,7 +370,9 @@ describe("ClearingHouse: trading", () => {
         .to.be.revertedWithCustomError(ch, "InvalidSizeStep")
         .withArgs(-(10n ** 10n) + 1n);
 
-      await expect(ch.openPosition(f.aliceCross, 9, E(1), 0)).to.be.revertedWithCustomError(ch, "UnknownMarket").withArgs(9);
+      await expect(ch.openPosition(f.aliceCross, 9, E(1), 0))
+        .to.be.revertedWithCustomError(ch, "UnknownMarket")
+        .withArgs(9);
       await expect(ch.closePosition(f.aliceCross, BTC, 0))
         .to.be.revertedWithCustomError(ch, "NoPosition")
         .withArgs(f.aliceCross, BTC);
@@ -383,8 +387,10 @@ describe("ClearingHouse: trading", () => {
       await expect(ch.openPosition(f.aliceCross, ETH, E(10), fill - 1n))
         .to.be.revertedWithCustomError(ch, "PriceLimitExceeded")
         .withArgs(fill + units(3, 15), fill - 1n); // skew is 1 from the isolated account
-      await expect(ch.openPosition(f.aliceCross, ETH, -E(10), E(3_000)))
-        .to.be.revertedWithCustomError(ch, "PriceLimitExceeded");
+      await expect(ch.openPosition(f.aliceCross, ETH, -E(10), E(3_000))).to.be.revertedWithCustomError(
+        ch,
+        "PriceLimitExceeded",
+      );
       await unchanged();
     });
 
@@ -450,7 +456,9 @@ describe("ClearingHouse: trading", () => {
           .to.be.revertedWithCustomError(ch, "ActionPaused")
           .withArgs(PAUSE_TRADE);
       }
-      await expect(ch.closePosition(f.aliceCross, BTC, 0)).to.be.revertedWithCustomError(ch, "ActionPaused").withArgs(PAUSE_TRADE);
+      await expect(ch.closePosition(f.aliceCross, BTC, 0))
+        .to.be.revertedWithCustomError(ch, "ActionPaused")
+        .withArgs(PAUSE_TRADE);
       // pausing deposits alone leaves trading alone
       await f.clearingHouse.unpause(PAUSE_TRADE);
       await f.clearingHouse.connect(f.guardian).pause(1);
@@ -462,10 +470,16 @@ describe("ClearingHouse: trading", () => {
     it("a stale or zero price blocks trading", async () => {
       const { f, ch, unchanged } = await funded();
       await f.ethFeed.updateAnswer(0);
-      await expect(ch.openPosition(f.aliceCross, ETH, E(1), 0)).to.be.revertedWithCustomError(f.ethOracle, "InvalidPrice");
+      await expect(ch.openPosition(f.aliceCross, ETH, E(1), 0)).to.be.revertedWithCustomError(
+        f.ethOracle,
+        "InvalidPrice",
+      );
       await f.ethFeed.updateAnswer(units(3_000, 8));
       await time.increase(HEARTBEAT + 1n);
-      await expect(ch.openPosition(f.aliceCross, ETH, E(1), 0)).to.be.revertedWithCustomError(f.ethOracle, "StalePrice");
+      await expect(ch.openPosition(f.aliceCross, ETH, E(1), 0)).to.be.revertedWithCustomError(
+        f.ethOracle,
+        "StalePrice",
+      );
       await unchanged();
     });
 

@@ -2,31 +2,16 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import type {
-  ContractTransactionReceipt,
-  Interface,
-  LogDescription,
-} from "ethers";
+import type { ContractTransactionReceipt, Interface, LogDescription } from "ethers";
 import fc from "fast-check";
 import * as mm from "../src/math/margin";
 import * as lq from "../src/math/liquidation";
 import { WAD } from "../src/math/fixedPoint";
-import {
-  readAccountSnapshot,
-  snapshotMargin,
-  type AccountSnapshot,
-} from "../src/protocol/margin";
-import {
-  readAccountCollateral,
-  type AccountCollateral,
-} from "../src/protocol/collateral";
+import { readAccountSnapshot, snapshotMargin, type AccountSnapshot } from "../src/protocol/margin";
+import { readAccountCollateral, type AccountCollateral } from "../src/protocol/collateral";
 import { deployFeed, deployOracle, units } from "./shared/fixtures";
 import { expectConservation } from "./shared/ledger";
-import {
-  TIERS,
-  protocolFixture,
-  type ProtocolFixture,
-} from "./shared/protocol";
+import { TIERS, protocolFixture, type ProtocolFixture } from "./shared/protocol";
 
 const SEED = Number(process.env.FC_SEED ?? 20_261_124);
 /** Random accounts taken through liquidation (each: several liquidations, maybe collateral and bad debt). */
@@ -140,30 +125,24 @@ const overshoot = fc.oneof(
   { weight: 3, arbitrary: fc.integer({ min: 400, max: 2_500 }) },
 );
 
-/** Random liquidation parameters within the contract's bounds, extremes included. */
+/** Rates are whole millionths (1e12 in WAD), the dust threshold whole dollars: the stored granularity. */
+const PPM = 10n ** 12n;
+const ppm = (min: bigint, max: bigint) => fc.bigInt({ min: min / PPM, max: max / PPM }).map((v) => v * PPM);
+
+/** Random liquidation parameters within the contract's bounds and granularity, extremes included. */
 const liquidationParams: fc.Arbitrary<lq.LiquidationParams> = fc.record({
-  liquidationFee: fc.oneof(
-    fc.constant(0n),
-    fc.bigInt({ min: 1n, max: WAD / 10n }),
-  ),
-  keeperShare: fc.oneof(
-    fc.constantFrom(0n, WAD),
-    fc.bigInt({ min: 0n, max: WAD }),
-  ),
-  closeFactor: fc.oneof(
-    fc.constantFrom(1n, WAD),
-    fc.bigInt({ min: 1n, max: WAD }),
-  ),
-  fullLiquidationThreshold: fc.oneof(
-    fc.constantFrom(0n, WAD),
-    fc.bigInt({ min: 0n, max: WAD }),
-  ),
-  dustThreshold: fc.oneof(
-    { weight: 1, arbitrary: fc.constant(0n) },
-    { weight: 4, arbitrary: fc.bigInt({ min: 0n, max: 1_000n * WAD }) },
-    { weight: 1, arbitrary: fc.bigInt({ min: 0n, max: 1_000_000n * WAD }) },
-  ),
-  collateralDiscount: fc.bigInt({ min: 0n, max: WAD / 5n }),
+  liquidationFee: fc.oneof(fc.constant(0n), ppm(PPM, WAD / 10n)),
+  keeperShare: fc.oneof(fc.constantFrom(0n, WAD), ppm(0n, WAD)),
+  closeFactor: fc.oneof(fc.constantFrom(PPM, WAD), ppm(PPM, WAD)),
+  fullLiquidationThreshold: fc.oneof(fc.constantFrom(0n, WAD), ppm(0n, WAD)),
+  dustThreshold: fc
+    .oneof(
+      { weight: 1, arbitrary: fc.constant(0n) },
+      { weight: 4, arbitrary: fc.bigInt({ min: 0n, max: 1_000n }) },
+      { weight: 1, arbitrary: fc.bigInt({ min: 0n, max: 1_000_000n }) },
+    )
+    .map((dollars) => dollars * WAD),
+  collateralDiscount: ppm(0n, WAD / 5n),
 });
 
 const liquidationCase = fc.record({
@@ -175,9 +154,7 @@ const liquidationCase = fc.record({
     fc.bigInt({ min: 0n, max: WAD - 1n }),
     fc.bigInt({ min: 0n, max: WAD - 1n }),
   ),
-  positions: fc
-    .tuple(position, position, position)
-    .filter((ps) => ps.some((q) => q.usd > 0)),
+  positions: fc.tuple(position, position, position).filter((ps) => ps.some((q) => q.usd > 0)),
   /** Collateral mix weights USDC / WETH / WBTC. */
   mix: fc.tuple(fc.nat(10), fc.nat(10), fc.nat(10)),
   /** Collateral (haircut value) in thousandths of the largest IM met while opening. */
@@ -203,26 +180,18 @@ const liquidationCase = fc.record({
   flatten: fc.boolean(),
   /** Insurance fund set before a bad-debt settlement, in thousandths of the debt (none: as it is). */
   insuranceLevel: fc.option(fc.integer({ min: 0, max: 1_500 })),
-  collateralSteps: fc.array(
-    fc.record({ token: fc.constantFrom("weth", "wbtc"), repay: repaySpec }),
-    {
-      maxLength: 3,
-    },
-  ),
+  collateralSteps: fc.array(fc.record({ token: fc.constantFrom("weth", "wbtc"), repay: repaySpec }), {
+    maxLength: 3,
+  }),
   badDebt: fc.boolean(),
 });
-type LiquidationCase =
-  typeof liquidationCase extends fc.Arbitrary<infer T> ? T : never;
+type LiquidationCase = typeof liquidationCase extends fc.Arbitrary<infer T> ? T : never;
 
 /* ---------------------------------------------------------------------------------------------
  * Helpers
  * ------------------------------------------------------------------------------------------- */
 
-const eventsOf = (
-  receipt: ContractTransactionReceipt,
-  contract: { interface: Interface },
-  address: string,
-) =>
+const eventsOf = (receipt: ContractTransactionReceipt, contract: { interface: Interface }, address: string) =>
   receipt.logs
     .filter((l) => l.address === address)
     .map((l) => contract.interface.parseLog(l))
@@ -247,14 +216,10 @@ function snapshotAt(
     ...snapshot,
     positions: snapshot.positions.map((p) => {
       const s = states.get(p.marketId)!;
-      const stored =
-        p.fundingIndex -
-        mm.fundingIndexDelta(s.fundingRate, p.price, from - s.lastFundingTime);
+      const stored = p.fundingIndex - mm.fundingIndexDelta(s.fundingRate, p.price, from - s.lastFundingTime);
       return {
         ...p,
-        fundingIndex:
-          stored +
-          mm.fundingIndexDelta(s.fundingRate, p.price, to - s.lastFundingTime),
+        fundingIndex: stored + mm.fundingIndexDelta(s.fundingRate, p.price, to - s.lastFundingTime),
       };
     }),
   };
@@ -275,43 +240,30 @@ function marginAtPrices(
   const price = (m: number) => answers[m];
   const tokenPrice: Record<string, bigint> = { WETH: price(0), WBTC: price(1) };
   const value = collateral.holdings.reduce(
-    (sum, h) =>
-      sum + mm.collateralValueHaircut({ ...h, price: tokenPrice[h.symbol] }),
+    (sum, h) => sum + mm.collateralValueHaircut({ ...h, price: tokenPrice[h.symbol] }),
     collateral.quoteBalance,
   );
   const positions = snapshot.positions.map((p) => {
     const s = states.get(p.marketId)!;
     const moved = price(Number(p.marketId) - 1);
-    const stored =
-      p.fundingIndex -
-      mm.fundingIndexDelta(s.fundingRate, p.price, at - s.lastFundingTime);
+    const stored = p.fundingIndex - mm.fundingIndexDelta(s.fundingRate, p.price, at - s.lastFundingTime);
     return {
       ...p,
       price: moved,
-      fundingIndex:
-        stored +
-        mm.fundingIndexDelta(s.fundingRate, moved, at - s.lastFundingTime),
+      fundingIndex: stored + mm.fundingIndexDelta(s.fundingRate, moved, at - s.lastFundingTime),
     };
   });
   return mm.accountMargin(value, positions, snapshot.groupOffsets);
 }
 
-function resolveMaxSize(
-  spec: MaxSizeSpec,
-  absLots: bigint,
-  allowed: bigint,
-  price: bigint,
-  dust: bigint,
-): bigint {
+function resolveMaxSize(spec: MaxSizeSpec, absLots: bigint, allowed: bigint, price: bigint, dust: bigint): bigint {
   switch (spec.kind) {
     case "max":
       return MAX_UINT;
     case "allowed":
       return allowed * SIZE_STEP;
     case "fraction":
-      return (
-        ((absLots * BigInt(spec.permille)) / 1_000n) * SIZE_STEP + spec.sub
-      );
+      return ((absLots * BigInt(spec.permille)) / 1_000n) * SIZE_STEP + spec.sub;
     case "lots":
       return BigInt(spec.n) * SIZE_STEP + spec.sub;
     case "dust": {
@@ -356,9 +308,7 @@ describe("Liquidation engine: Solidity == TypeScript mirror (src/math/liquidatio
       operator,
     };
     // 18-decimal feeds for the three markets and for WETH / WBTC collateral (same prices as ETH / BTC)
-    const feeds = await Promise.all(
-      BASE.map((b, m) => deployFeed(18, b * WAD, `M${m + 1} / USD`)),
-    );
+    const feeds = await Promise.all(BASE.map((b, m) => deployFeed(18, b * WAD, `M${m + 1} / USD`)));
     const adapters = await Promise.all(feeds.map((feed) => deployOracle(feed)));
     for (let m = 0; m < 3; m++) {
       const cur = await ch.marketParams(m + 1);
@@ -393,20 +343,8 @@ describe("Liquidation engine: Solidity == TypeScript mirror (src/math/liquidatio
       await f.usdc.connect(signer).approve(f.vault, MAX_UINT);
     }
     // WETH and WBTC valued with the new ETH and BTC feeds; deposit caps far above what the runs reach
-    await f.vault.setCollateralConfig(
-      f.weth,
-      adapters[0],
-      WAD / 10n,
-      10n ** 36n,
-      true,
-    );
-    await f.vault.setCollateralConfig(
-      f.wbtc,
-      adapters[1],
-      (WAD * 15n) / 100n,
-      10n ** 36n,
-      true,
-    );
+    await f.vault.setCollateralConfig(f.weth, adapters[0], WAD / 10n, 10n ** 36n, true);
+    await f.vault.setCollateralConfig(f.wbtc, adapters[1], (WAD * 15n) / 100n, 10n ** 36n, true);
 
     /** The parameters in force (set per case); the constructor's are the mirror's defaults. */
     const readParams = async (): Promise<lq.LiquidationParams> => {
@@ -438,36 +376,22 @@ describe("Liquidation engine: Solidity == TypeScript mirror (src/math/liquidatio
       const from = BigInt(await time.latest());
       const to = from + BigInt(dt);
       const snapshot = await readAccountSnapshot(f.vault, ch, id);
-      const states = new Map<
-        bigint,
-        { fundingRate: bigint; lastFundingTime: bigint }
-      >();
-      for (const p of snapshot.positions)
-        states.set(p.marketId, await ch.marketState(p.marketId));
+      const states = new Map<bigint, { fundingRate: bigint; lastFundingTime: bigint }>();
+      for (const p of snapshot.positions) states.set(p.marketId, await ch.marketState(p.marketId));
 
       // liquidationSize at the snapshot's block == closableLots of the mirror's margin there
       const marginNow = snapshotMargin(snapshot);
       const onChain = await ch.accountMargin(id);
-      expect(
-        [onChain.equity, onChain.maintenanceMargin, onChain.notional],
-        "accountMargin",
-      ).to.deep.equal([
+      expect([onChain.equity, onChain.maintenanceMargin, onChain.notional], "accountMargin").to.deep.equal([
         marginNow.equity,
         marginNow.maintenanceMargin,
         marginNow.notional,
       ]);
       const here = snapshot.positions.find((p) => p.marketId === marketId)!;
-      const closableNow = lq.closableLots(
-        marginNow,
-        here.size / SIZE_STEP,
-        here.price,
-        lp,
-      );
+      const closableNow = lq.closableLots(marginNow, here.size / SIZE_STEP, here.price, lp);
       const [sizeNow, wholeNow] = await ch.liquidationSize(id, marketId);
       expect([sizeNow, wholeNow], "liquidationSize").to.deep.equal(
-        lq.isLiquidatable(marginNow)
-          ? [closableNow.allowed * SIZE_STEP, closableNow.whole]
-          : [0n, false],
+        lq.isLiquidatable(marginNow) ? [closableNow.allowed * SIZE_STEP, closableNow.whole] : [0n, false],
       );
 
       // the mirror at the liquidation's block time
@@ -476,13 +400,7 @@ describe("Liquidation engine: Solidity == TypeScript mirror (src/math/liquidatio
       const p = later.positions.find((q) => q.marketId === marketId)!;
       const absLots = (p.size < 0n ? -p.size : p.size) / SIZE_STEP;
       const { allowed } = lq.closableLots(margin, absLots, p.price, lp);
-      const maxSize = resolveMaxSize(
-        spec,
-        absLots,
-        allowed,
-        p.price,
-        lp.dustThreshold,
-      );
+      const maxSize = resolveMaxSize(spec, absLots, allowed, p.price, lp.dustThreshold);
       const plan = lq.planLiquidation({
         margin,
         position: {
@@ -516,10 +434,7 @@ describe("Liquidation engine: Solidity == TypeScript mirror (src/math/liquidatio
               .withArgs(id, plan.equity, plan.maintenanceMargin);
             break;
           case "ZeroSize":
-            await expect(call, where).to.be.revertedWithCustomError(
-              ch,
-              "ZeroSize",
-            );
+            await expect(call, where).to.be.revertedWithCustomError(ch, "ZeroSize");
             break;
           case "LiquidationLeavesDust":
             await expect(call, where)
@@ -534,10 +449,7 @@ describe("Liquidation engine: Solidity == TypeScript mirror (src/math/liquidatio
       }
 
       const receipt = (await (await call).wait())!;
-      expect(
-        (await ethers.provider.getBlock(receipt.blockNumber))!.timestamp,
-        "block time",
-      ).to.equal(Number(to));
+      expect((await ethers.provider.getBlock(receipt.blockNumber))!.timestamp, "block time").to.equal(Number(to));
       const events = eventsOf(receipt, ch, chAddress);
       const liquidated = events.filter((e) => e.name === "Liquidated");
       expect(liquidated.length, where).to.equal(1);
@@ -592,15 +504,9 @@ describe("Liquidation engine: Solidity == TypeScript mirror (src/math/liquidatio
         insurance: plan.insuranceDelta,
         keeper: plan.keeperTokens,
       });
-      expect(await ch.positionOf(id, marketId), "position after").to.deep.equal(
-        [plan.newSize, plan.newOpenNotional],
-      );
-      expect(await ch.positionFundingIndex(id, marketId)).to.equal(
-        plan.newEntryFundingIndex,
-      );
-      expect((await ch.accountMarkets(id)).includes(marketId)).to.equal(
-        !plan.positionClosed,
-      );
+      expect(await ch.positionOf(id, marketId), "position after").to.deep.equal([plan.newSize, plan.newOpenNotional]);
+      expect(await ch.positionFundingIndex(id, marketId)).to.equal(plan.newEntryFundingIndex);
+      expect((await ch.accountMarkets(id)).includes(marketId)).to.equal(!plan.positionClosed);
       // circuit breaker: a liquidation never reverts on it, trips it beyond the band, re-anchors it
       const trips =
         !safety.reduceOnly &&
@@ -610,9 +516,7 @@ describe("Liquidation engine: Solidity == TypeScript mirror (src/math/liquidatio
         events.some((e) => e.name === "CircuitBreakerTripped"),
         "CircuitBreakerTripped",
       ).to.equal(trips);
-      expect((await ch.marketSafety(marketId)).referencePrice).to.equal(
-        p.price,
-      );
+      expect((await ch.marketSafety(marketId)).referencePrice).to.equal(p.price);
 
       count("liquidated");
       if (plan.whole) count("liquidated: whole allowed");
@@ -622,13 +526,7 @@ describe("Liquidation engine: Solidity == TypeScript mirror (src/math/liquidatio
       if (plan.equityBefore < 0n) count("liquidated: negative equity");
       if (
         who !== "keeper" &&
-        plan.keeperReward <
-          lq.liquidationPayout(
-            plan.closedNotional,
-            plan.equityBefore,
-            lp,
-            false,
-          ).keeperReward
+        plan.keeperReward < lq.liquidationPayout(plan.closedNotional, plan.equityBefore, lp, false).keeperReward
       ) {
         count("liquidated: self-liquidation cap bound");
       }
@@ -637,44 +535,27 @@ describe("Liquidation engine: Solidity == TypeScript mirror (src/math/liquidatio
     }
 
     /** One Vault.liquidateCollateral through the ClearingHouse, chain vs mirror. */
-    async function liquidateCollateralOnce(
-      id: bigint,
-      which: "weth" | "wbtc",
-      spec: RepaySpec,
-    ): Promise<void> {
+    async function liquidateCollateralOnce(id: bigint, which: "weth" | "wbtc", spec: RepaySpec): Promise<void> {
       const token = tokens[which];
       const quote = await f.vault.quoteBalance(id);
-      const debtUnits =
-        quote < 0n ? (-quote + 10n ** 12n - 1n) / 10n ** 12n : 0n;
+      const debtUnits = quote < 0n ? (-quote + 10n ** 12n - 1n) / 10n ** 12n : 0n;
       const repayAmount = resolveRepay(spec, debtUnits);
       const balance = await f.vault.balanceOf(id, token);
       const price = await oracles[which].price();
       const decimals = Number(await token.decimals());
-      const expected = lq.collateralLiquidation(
-        quote,
-        repayAmount,
-        balance,
-        decimals,
-        price,
-        lp.collateralDiscount,
-      );
+      const expected = lq.collateralLiquidation(quote, repayAmount, balance, decimals, price, lp.collateralDiscount);
       const before = {
         insurance: await f.vault.insuranceFund(),
         keeperUsdc: await f.usdc.balanceOf(keeper.address),
         keeperToken: await token.balanceOf(keeper.address),
       };
-      const call = ch
-        .connect(keeper)
-        .liquidateCollateral(id, token, repayAmount, GAS);
+      const call = ch.connect(keeper).liquidateCollateral(id, token, repayAmount, GAS);
       const where = `collateral liquidation of account ${id}, ${which}, repay ${repayAmount}, quote ${quote}, balance ${balance}, price ${price}`;
       if (!expected.ok) {
         count(`liquidateCollateral refused: ${expected.error}`);
         switch (expected.error) {
           case "ZeroAmount":
-            await expect(call, where).to.be.revertedWithCustomError(
-              f.vault,
-              "ZeroAmount",
-            );
+            await expect(call, where).to.be.revertedWithCustomError(f.vault, "ZeroAmount");
             break;
           case "NoDebt":
             await expect(call, where)
@@ -695,15 +576,10 @@ describe("Liquidation engine: Solidity == TypeScript mirror (src/math/liquidatio
         return;
       }
       const receipt = (await (await call).wait())!;
-      const events = eventsOf(receipt, f.vault, vaultAddress).filter(
-        (e) => e.name === "CollateralLiquidated",
-      );
+      const events = eventsOf(receipt, f.vault, vaultAddress).filter((e) => e.name === "CollateralLiquidated");
       expect(events.length).to.equal(1);
       const a = events[0].args;
-      expect(
-        [a.accountId, a.token, a.liquidator, a.repaid, a.seized, a.price],
-        where,
-      ).to.deep.equal([
+      expect([a.accountId, a.token, a.liquidator, a.repaid, a.seized, a.price], where).to.deep.equal([
         id,
         await token.getAddress(),
         keeper.address,
@@ -716,10 +592,8 @@ describe("Liquidation engine: Solidity == TypeScript mirror (src/math/liquidatio
           quote: await f.vault.quoteBalance(id),
           balance: await f.vault.balanceOf(id, token),
           insurance: (await f.vault.insuranceFund()) - before.insurance,
-          keeperUsdc:
-            before.keeperUsdc - (await f.usdc.balanceOf(keeper.address)),
-          keeperToken:
-            (await token.balanceOf(keeper.address)) - before.keeperToken,
+          keeperUsdc: before.keeperUsdc - (await f.usdc.balanceOf(keeper.address)),
+          keeperToken: (await token.balanceOf(keeper.address)) - before.keeperToken,
         },
         where,
       ).to.deep.equal({
@@ -730,12 +604,9 @@ describe("Liquidation engine: Solidity == TypeScript mirror (src/math/liquidatio
         keeperToken: expected.seized,
       });
       count("collateral liquidated");
-      if (expected.seized === balance)
-        count("collateral liquidated: whole balance");
-      if (expected.quoteAfter === 0n)
-        count("collateral liquidated: debt cleared");
-      if (expected.insuranceExcess > 0n)
-        count("collateral liquidated: sub-unit excess to insurance");
+      if (expected.seized === balance) count("collateral liquidated: whole balance");
+      if (expected.quoteAfter === 0n) count("collateral liquidated: debt cleared");
+      if (expected.insuranceExcess > 0n) count("collateral liquidated: sub-unit excess to insurance");
     }
 
     /** One Vault.settleBadDebt through the ClearingHouse, chain vs mirror. */
@@ -751,47 +622,30 @@ describe("Liquidation engine: Solidity == TypeScript mirror (src/math/liquidatio
       const call = ch.connect(keeper).settleBadDebt(id, GAS);
       if (!expected.ok) {
         count("settleBadDebt refused: NoBadDebt");
-        await expect(call)
-          .to.be.revertedWithCustomError(f.vault, "NoBadDebt")
-          .withArgs(id, expected.value);
+        await expect(call).to.be.revertedWithCustomError(f.vault, "NoBadDebt").withArgs(id, expected.value);
         return;
       }
-      const insuranceTokens = await Promise.all(
-        collateral.holdings.map((h) => f.vault.insuranceTokenBalance(h.token)),
-      );
+      const insuranceTokens = await Promise.all(collateral.holdings.map((h) => f.vault.insuranceTokenBalance(h.token)));
       const receipt = (await (await call).wait())!;
       const events = eventsOf(receipt, f.vault, vaultAddress);
       const summary = events.map((e) => [e.name, ...e.args.toArray()]);
-      const want: unknown[][] = [
-        ["BadDebtSettled", id, expected.debt, expected.deficit],
-      ];
-      if (expected.covered > 0n)
-        want.push(["BadDebtCovered", id, expected.covered]);
-      if (expected.socialized > 0n)
-        want.push(["BadDebtSocialized", id, expected.socialized]);
-      for (const h of collateral.holdings)
-        want.push(["CollateralSeized", id, h.token, h.balance]);
+      const want: unknown[][] = [["BadDebtSettled", id, expected.debt, expected.deficit]];
+      if (expected.covered > 0n) want.push(["BadDebtCovered", id, expected.covered]);
+      if (expected.socialized > 0n) want.push(["BadDebtSocialized", id, expected.socialized]);
+      for (const h of collateral.holdings) want.push(["CollateralSeized", id, h.token, h.balance]);
       expect(summary, `bad debt of account ${id}`).to.deep.equal(want);
       expect({
         quote: await f.vault.quoteBalance(id),
         insurance: insurance - (await f.vault.insuranceFund()),
         pool: pool - (await f.vault.poolBalance()),
-        balances: await Promise.all(
-          collateral.holdings.map((h) => f.vault.balanceOf(id, h.token)),
-        ),
-        insuranceTokens: await Promise.all(
-          collateral.holdings.map((h) =>
-            f.vault.insuranceTokenBalance(h.token),
-          ),
-        ),
+        balances: await Promise.all(collateral.holdings.map((h) => f.vault.balanceOf(id, h.token))),
+        insuranceTokens: await Promise.all(collateral.holdings.map((h) => f.vault.insuranceTokenBalance(h.token))),
       }).to.deep.equal({
         quote: 0n,
         insurance: expected.covered,
         pool: expected.socialized,
         balances: collateral.holdings.map(() => 0n),
-        insuranceTokens: collateral.holdings.map(
-          (h, i) => insuranceTokens[i] + h.balance,
-        ),
+        insuranceTokens: collateral.holdings.map((h, i) => insuranceTokens[i] + h.balance),
       });
       count("bad debt settled");
       if (expected.covered > 0n) count("bad debt: covered by insurance");
@@ -803,13 +657,10 @@ describe("Liquidation engine: Solidity == TypeScript mirror (src/math/liquidatio
     let cases = 0;
     await fc.assert(
       fc.asyncProperty(liquidationCase, async (c: LiquidationCase) => {
-        await ch.setLiquidationParams(
-          c.params ?? lq.DEFAULT_LIQUIDATION_PARAMS,
-        );
+        await ch.setLiquidationParams(c.params ?? lq.DEFAULT_LIQUIDATION_PARAMS);
         lp = await readParams();
         expect(lp).to.deep.equal(c.params ?? lq.DEFAULT_LIQUIDATION_PARAMS);
-        if (c.params !== null)
-          count("cases with random liquidation parameters");
+        if (c.params !== null) count("cases with random liquidation parameters");
         // base prices, breakers re-anchored there (a previous case may have tripped them), so that
         // the positions below open within the band
         for (let m = 0; m < 3; m++) {
@@ -823,8 +674,7 @@ describe("Liquidation engine: Solidity == TypeScript mirror (src/math/liquidatio
         // sizes in whole lots; collateral: cushion × the largest IM met while opening, plus fees
         const sizes = c.positions.map((q, m) => {
           if (q.usd === 0) return 0n;
-          const lots =
-            (BigInt(q.usd) * (WAD / SIZE_STEP)) / BASE[m] + BigInt(q.jitter);
+          const lots = (BigInt(q.usd) * (WAD / SIZE_STEP)) / BASE[m] + BigInt(q.jitter);
           return (q.long ? lots : -lots) * SIZE_STEP;
         });
         const opened: mm.PositionInput[] = [];
@@ -835,35 +685,25 @@ describe("Liquidation engine: Solidity == TypeScript mirror (src/math/liquidatio
           const price = BASE[m] * WAD;
           opened.push({
             size: sizes[m],
-            openNotional:
-              -mm.notional(sizes[m], price) * (sizes[m] > 0n ? 1n : -1n),
+            openNotional: -mm.notional(sizes[m], price) * (sizes[m] > 0n ? 1n : -1n),
             entryFundingIndex: 0n,
             fundingIndex: 0n,
             price,
             tiers: TIERS_TS,
             group: GROUPS[m],
           });
-          const need = mm.accountMargin(
-            0n,
-            opened,
-            GROUP_OFFSETS,
-          ).initialMargin;
+          const need = mm.accountMargin(0n, opened, GROUP_OFFSETS).initialMargin;
           if (need > im) im = need;
           gross += mm.notional(sizes[m], price);
         }
-        const target =
-          (im * BigInt(c.cushion)) / 1_000n + gross / 200n + 10n * WAD;
+        const target = (im * BigInt(c.cushion)) / 1_000n + gross / 200n + 10n * WAD;
         const [wU, wE, wB] = c.mix;
         const weights = BigInt(wU + wE + wB);
         let weth = 0n;
         let wbtc = 0n;
         if (weights > 0n) {
-          weth =
-            (((target * BigInt(wE)) / weights) * WAD) /
-            ((BASE[0] * WAD * 9n) / 10n);
-          wbtc =
-            (((target * BigInt(wB)) / weights) * 10n ** 8n) /
-            ((BASE[1] * WAD * 85n) / 100n);
+          weth = (((target * BigInt(wE)) / weights) * WAD) / ((BASE[0] * WAD * 9n) / 10n);
+          wbtc = (((target * BigInt(wB)) / weights) * 10n ** 8n) / ((BASE[1] * WAD * 85n) / 100n);
         }
         const tokenValue =
           mm.collateralValueHaircut({
@@ -883,42 +723,28 @@ describe("Liquidation engine: Solidity == TypeScript mirror (src/math/liquidatio
         if (weth > 0n) await f.vault.connect(f.alice).deposit(id, f.weth, weth);
         if (wbtc > 0n) await f.vault.connect(f.alice).deposit(id, f.wbtc, wbtc);
         for (let m = 0; m < 3; m++) {
-          if (sizes[m] !== 0n)
-            await ch.connect(f.alice).openPosition(id, m + 1, sizes[m], 0);
+          if (sizes[m] !== 0n) await ch.connect(f.alice).openPosition(id, m + 1, sizes[m], 0);
         }
         await time.increase(c.elapsed);
 
         // Adverse moves: market m moves by scale × weight[m] / (heaviest weight traded) bps. The
         // least scale at which the mirror finds the account liquidatable is found off-chain (by
         // bisection), then overshot; the feeds are set once.
-        for (let m = 0; m < 3; m++)
-          await feeds[m].updateAnswer(BASE[m] * FEED_UNIT); // fresh again
+        for (let m = 0; m < 3; m++) await feeds[m].updateAnswer(BASE[m] * FEED_UNIT); // fresh again
         const at = BigInt(await time.latest());
         const snapshot = await readAccountSnapshot(f.vault, ch, id);
         const collateral = await readAccountCollateral(f.vault, id);
-        const states = new Map<
-          bigint,
-          { fundingRate: bigint; lastFundingTime: bigint }
-        >();
-        for (const p of snapshot.positions)
-          states.set(p.marketId, await ch.marketState(p.marketId));
-        const heaviest = Math.max(
-          ...c.moveWeights.filter((_, m) => sizes[m] !== 0n),
-        );
+        const states = new Map<bigint, { fundingRate: bigint; lastFundingTime: bigint }>();
+        for (const p of snapshot.positions) states.set(p.marketId, await ch.marketState(p.marketId));
+        const heaviest = Math.max(...c.moveWeights.filter((_, m) => sizes[m] !== 0n));
         const answersAt = (scale: number) =>
           BASE.map((b, m) => {
-            const bps = BigInt(
-              Math.floor((scale * c.moveWeights[m]) / heaviest),
-            );
+            const bps = BigInt(Math.floor((scale * c.moveWeights[m]) / heaviest));
             const signed = sizes[m] > 0n ? -bps : sizes[m] < 0n ? bps : 0n;
-            return (
-              (b * FEED_UNIT * (10_000n + signed)) / 10_000n + c.priceNoise[m]
-            );
+            return (b * FEED_UNIT * (10_000n + signed)) / 10_000n + c.priceNoise[m];
           });
         const liquidatableAt = (scale: number) =>
-          lq.isLiquidatable(
-            marginAtPrices(snapshot, collateral, states, at, answersAt(scale)),
-          );
+          lq.isLiquidatable(marginAtPrices(snapshot, collateral, states, at, answersAt(scale)));
         let low = 0;
         let high = 9_000;
         if (liquidatableAt(low)) high = 0;
@@ -938,13 +764,7 @@ describe("Liquidation engine: Solidity == TypeScript mirror (src/math/liquidatio
         for (const step of c.steps) {
           const markets = await ch.accountMarkets(id);
           if (markets.length === 0) break;
-          await liquidateOnce(
-            id,
-            markets[step.market % markets.length],
-            step.maxSize,
-            step.caller,
-            step.dt,
-          );
+          await liquidateOnce(id, markets[step.market % markets.length], step.maxSize, step.caller, step.dt);
         }
         let flat = (await ch.accountMarkets(id)).length === 0;
         if (c.flatten && !flat) {
@@ -952,13 +772,7 @@ describe("Liquidation engine: Solidity == TypeScript mirror (src/math/liquidatio
             const markets = await ch.accountMarkets(id);
             if (markets.length === 0) break;
             if (!(await ch.accountMargin(id)).liquidatable) break;
-            await liquidateOnce(
-              id,
-              markets[0],
-              { kind: "max" },
-              "keeper",
-              1 + (i % 7),
-            );
+            await liquidateOnce(id, markets[0], { kind: "max" }, "keeper", 1 + (i % 7));
           }
           for (const marketId of await ch.accountMarkets(id)) {
             // a reducing trade may be refused (MarginRatioWorsened): then this case stops here
@@ -977,37 +791,22 @@ describe("Liquidation engine: Solidity == TypeScript mirror (src/math/liquidatio
           count("flat");
           if ((await f.vault.quoteBalance(id)) < 0n) count("flat with debt");
           for (const step of c.collateralSteps)
-            await liquidateCollateralOnce(
-              id,
-              step.token as "weth" | "wbtc",
-              step.repay,
-            );
+            await liquidateCollateralOnce(id, step.token as "weth" | "wbtc", step.repay);
           if (c.badDebt) {
             const quote = await f.vault.quoteBalance(id);
             if (c.insuranceLevel !== null && quote < 0n) {
               // the owner tops the fund up or withdraws from it: covered in full, in part, or not at all
-              const wanted =
-                ((-quote * BigInt(c.insuranceLevel)) / 1_000n / 10n ** 12n) *
-                10n ** 12n;
+              const wanted = ((-quote * BigInt(c.insuranceLevel)) / 1_000n / 10n ** 12n) * 10n ** 12n;
               const fund = await f.vault.insuranceFund();
-              if (fund > wanted)
-                await f.vault.withdrawInsurance(
-                  f.usdc,
-                  (fund - wanted) / 10n ** 12n,
-                  f.owner.address,
-                );
-              else if (fund < wanted)
-                await f.vault.depositInsurance((wanted - fund) / 10n ** 12n);
+              if (fund > wanted) await f.vault.withdrawInsurance(f.usdc, (fund - wanted) / 10n ** 12n, f.owner.address);
+              else if (fund < wanted) await f.vault.depositInsurance((wanted - fund) / 10n ** 12n);
             }
             await settleBadDebtOnce(id);
           }
         } else {
           // close what is left, at the moved prices, with enough fresh collateral
-          await f.vault
-            .connect(f.alice)
-            .deposit(id, f.usdc, units(10_000_000, 6));
-          for (const marketId of await ch.accountMarkets(id))
-            await ch.connect(f.alice).closePosition(id, marketId, 0);
+          await f.vault.connect(f.alice).deposit(id, f.usdc, units(10_000_000, 6));
+          for (const marketId of await ch.accountMarkets(id)) await ch.connect(f.alice).closePosition(id, marketId, 0);
         }
         await expectConservation(f.vault, ledgerTokens);
         cases++;
@@ -1016,10 +815,7 @@ describe("Liquidation engine: Solidity == TypeScript mirror (src/math/liquidatio
     );
     expect(cases).to.equal(CASES);
     expect(stats["liquidated"] ?? 0).to.be.greaterThan(0);
-    console.log(
-      `      seed ${SEED}, ${CASES} cases in ${((Date.now() - started) / 1000).toFixed(1)} s:`,
-    );
-    for (const key of Object.keys(stats).sort())
-      console.log(`        ${key}: ${stats[key]}`);
+    console.log(`      seed ${SEED}, ${CASES} cases in ${((Date.now() - started) / 1000).toFixed(1)} s:`);
+    for (const key of Object.keys(stats).sort()) console.log(`        ${key}: ${stats[key]}`);
   }).timeout(900_000);
 });

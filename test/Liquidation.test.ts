@@ -41,9 +41,7 @@ const QUOTE0 = W("9954.999325");
 
 async function long30(f: LiquidationFixture) {
   await fundUsdc(f, f.alice, f.aliceCross, 10_000);
-  await f.clearingHouse
-    .connect(f.alice)
-    .openPosition(f.aliceCross, ETH, E(30), 0);
+  await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(30), 0);
 }
 
 /** The reference trade, ETH moved to `price`. */
@@ -79,9 +77,7 @@ const DEBT_QUOTE = W("-817.1054513");
 async function flatDebtor(f: LiquidationFixture, weth: bigint) {
   await fundUsdc(f, f.alice, f.aliceCross, 1_000);
   if (weth !== 0n) await fundAccount(f, f.weth, f.alice, f.aliceCross, weth);
-  await f.clearingHouse
-    .connect(f.alice)
-    .openPosition(f.aliceCross, ETH, E(6), 0);
+  await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(6), 0);
   await f.ethFeed.updateAnswer(P("2700"));
   await f.clearingHouse.connect(f.alice).closePosition(f.aliceCross, ETH, 0);
   expect(await f.vault.quoteBalance(f.aliceCross)).to.equal(DEBT_QUOTE);
@@ -132,15 +128,11 @@ describe("Liquidation", () => {
         liquidatable: true,
       });
       // close factor: 50 % × 81,600 = 40,800 of notional = 40,800 / 2,720 = 15 ETH; 15 ETH left ($40,800) is no dust
-      expect(
-        await f.clearingHouse.liquidationSize(f.aliceCross, ETH),
-      ).to.deep.equal([E(15), false]);
+      expect(await f.clearingHouse.liquidationSize(f.aliceCross, ETH)).to.deep.equal([E(15), false]);
       // closing 15 ETH at the oracle: closed cost basis 90,001.35 × 15/30 = 45,000.675
       //   realized = 15 × 2,720 − 45,000.675 = −4,200.675; funding 0
       //   penalty = 1 % × 40,800 = 408: keeper 50 % = 204, insurance 204 (≤ equity 1,553.649325 − 204); shortfall 0
-      const first = f.clearingHouse
-        .connect(f.keeper)
-        .liquidate(f.aliceCross, ETH, MAX);
+      const first = f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, MAX);
       await expect(first)
         .to.emit(f.clearingHouse, "Liquidated")
         .withArgs(
@@ -162,19 +154,15 @@ describe("Liquidation", () => {
       expect(await f.usdc.balanceOf(f.keeper.address)).to.equal(U("204"));
       expect(await f.vault.insuranceFund()).to.equal(E(204));
       // quote = 9,954.999325 − 4,200.675 − 204 − 204 = 5,346.324325; the pool takes the loss: + 4,200.675
-      expect(await f.vault.quoteBalance(f.aliceCross)).to.equal(
-        W("5346.324325"),
-      );
+      expect(await f.vault.quoteBalance(f.aliceCross)).to.equal(W("5346.324325"));
       expect(await f.vault.poolBalance()).to.equal(W("1004245.675675"));
-      expect(await f.clearingHouse.positionOf(f.aliceCross, ETH)).to.deep.equal(
-        [E(15), W("-45000.675")],
-      );
+      expect(await f.clearingHouse.positionOf(f.aliceCross, ETH)).to.deep.equal([E(15), W("-45000.675")]);
       const state = await f.clearingHouse.marketState(ETH);
-      expect([
-        state.longOpenInterest,
-        state.skew,
-        state.openNotionalSum,
-      ]).to.deep.equal([E(15), E(15), W("-45000.675")]);
+      expect([state.longOpenInterest, state.skew, state.openNotionalSum]).to.deep.equal([
+        E(15),
+        E(15),
+        W("-45000.675"),
+      ]);
       await expectConservation(f.vault, f.tokens);
       // the partial restored health: equity 5,346.324325 + 40,800 − 45,000.675 = 1,145.649325 ≥ MM 1,020
       expect(await marginOf(f, f.aliceCross)).to.deep.equal({
@@ -186,14 +174,10 @@ describe("Liquidation", () => {
 
       // ETH falls to 2,660: equity = 5,346.324325 + 39,900 − 45,000.675 = 245.649325 < MM 997.5 × 0.5 = 498.75
       await f.ethFeed.updateAnswer(P("2660"));
-      expect(
-        await f.clearingHouse.liquidationSize(f.aliceCross, ETH),
-      ).to.deep.equal([E(15), true]);
+      expect(await f.clearingHouse.liquidationSize(f.aliceCross, ETH)).to.deep.equal([E(15), true]);
       // realized = 39,900 − 45,000.675 = −5,100.675; penalty 399: keeper 199.5; insurance gets only what equity
       // is left after the keeper: 245.649325 − 199.5 = 46.149325; shortfall 399 − 199.5 − 46.149325 = 153.350675
-      await expect(
-        f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, MAX),
-      )
+      await expect(f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, MAX))
         .to.emit(f.clearingHouse, "Liquidated")
         .withArgs(
           f.aliceCross,
@@ -215,16 +199,10 @@ describe("Liquidation", () => {
       expect(await f.vault.insuranceFund()).to.equal(W("250.149325"));
       expect(await f.vault.quoteBalance(f.aliceCross)).to.equal(0n);
       expect(await f.vault.poolBalance()).to.equal(W("1009346.350675"));
-      expect(await f.clearingHouse.positionOf(f.aliceCross, ETH)).to.deep.equal(
-        [0n, 0n],
-      );
-      expect(await f.clearingHouse.accountMarkets(f.aliceCross)).to.deep.equal(
-        [],
-      );
+      expect(await f.clearingHouse.positionOf(f.aliceCross, ETH)).to.deep.equal([0n, 0n]);
+      expect(await f.clearingHouse.accountMarkets(f.aliceCross)).to.deep.equal([]);
       expect(await f.vault.marketMask(f.aliceCross)).to.equal(0n);
-      expect(
-        (await f.clearingHouse.marketState(ETH)).longOpenInterest,
-      ).to.equal(0n);
+      expect((await f.clearingHouse.marketState(ETH)).longOpenInterest).to.equal(0n);
       // Vault holds 1,010,000 − 403.5 = 1,009,596.5 USDC = 0 + 1,009,346.350675 + 250.149325
       await expectConservation(f.vault, f.tokens);
     });
@@ -244,9 +222,7 @@ describe("Liquidation", () => {
       });
       // closed = 15 × 2,720.12345678 = 40,801.8518517; realized = 40,801.8518517 − 45,000.675 = −4,198.8231483
       // penalty = 1 % = 408.018518517 → keeper 204.0092592585, insurance 204.0092592585
-      await expect(
-        f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, MAX),
-      )
+      await expect(f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, MAX))
         .to.emit(f.clearingHouse, "Liquidated")
         .withArgs(
           f.aliceCross,
@@ -265,14 +241,10 @@ describe("Liquidation", () => {
         );
       // keeper: 204.0092592585 rounded down to 6 decimals = 204.009259 USDC; the 0.0000002585 left over
       // goes to insurance with its share: 204.0092592585 + 0.0000002585 = 204.009259517
-      expect(await f.usdc.balanceOf(f.keeper.address)).to.equal(
-        U("204.009259"),
-      );
+      expect(await f.usdc.balanceOf(f.keeper.address)).to.equal(U("204.009259"));
       expect(await f.vault.insuranceFund()).to.equal(W("204.009259517"));
       // quote = 9,954.999325 − 4,198.8231483 − 408.018518517 = 5,348.157658183 (the whole penalty is charged)
-      expect(await f.vault.quoteBalance(f.aliceCross)).to.equal(
-        W("5348.157658183"),
-      );
+      expect(await f.vault.quoteBalance(f.aliceCross)).to.equal(W("5348.157658183"));
       expect(await f.vault.poolBalance()).to.equal(W("1004243.8238233"));
       await expectConservation(f.vault, f.tokens);
     });
@@ -285,9 +257,7 @@ describe("Liquidation", () => {
         keeperShare: units(3, 17),
       });
       // closed 40,800: penalty 2.5 % = 1,020 → keeper 30 % = 306, insurance 714 (≤ 1,553.649325 − 306)
-      await expect(
-        f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, MAX),
-      )
+      await expect(f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, MAX))
         .to.emit(f.clearingHouse, "Liquidated")
         .withArgs(
           f.aliceCross,
@@ -307,28 +277,19 @@ describe("Liquidation", () => {
       expect(await f.usdc.balanceOf(f.keeper.address)).to.equal(U("306"));
       expect(await f.vault.insuranceFund()).to.equal(E(714));
       // 9,954.999325 − 4,200.675 − 1,020 = 4,734.324325
-      expect(await f.vault.quoteBalance(f.aliceCross)).to.equal(
-        W("4734.324325"),
-      );
+      expect(await f.vault.quoteBalance(f.aliceCross)).to.equal(W("4734.324325"));
       await expectConservation(f.vault, f.tokens);
     });
     it("a one-lot liquidation: the keeper's sub-micro-USDC reward is not paid, all of the penalty goes to insurance", async () => {
       const f = await long30At("2720.12345677");
-      // close factor 1 wei: cap = 81,603.7037031 × 1e-18 / 2,720.12345677 rounds to 0 lots → at least 1 lot
-      await f.clearingHouse.setLiquidationParams({
-        ...DEFAULT_LIQUIDATION_PARAMS,
-        closeFactor: 1n,
-      });
-      expect(
-        await f.clearingHouse.liquidationSize(f.aliceCross, ETH),
-      ).to.deep.equal([10n ** 10n, false]);
+      // the keeper asks for one lot (maxSize 1e10); the close factor would allow 15.00000000 ETH:
+      // 50 % × 81,603.7037031 / 2,720.12345677 = 15.000000000 (floored to lots)
+      expect(await f.clearingHouse.liquidationSize(f.aliceCross, ETH)).to.deep.equal([E(15), false]);
       // 1 lot = 0.00000001 ETH: closed = 0.0000272012345677; penalty 1 % = 0.000000272012345677 (odd in wei)
       //   keeper = floor(½) = 0.000000136006172838 → 0 whole micro-USDC; insurance share 0.000000136006172839
       //   realized = 0.0000272012345677 − 90,001.35 / 3,000,000,000 (= 0.00003000045) = −0.0000027992154323
       //   equityBefore = 30 × 2,720.12345677 − 80,046.350675 = 1,557.3530281
-      await expect(
-        f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, MAX),
-      )
+      await expect(f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, 10n ** 10n))
         .to.emit(f.clearingHouse, "Liquidated")
         .withArgs(
           f.aliceCross,
@@ -348,9 +309,7 @@ describe("Liquidation", () => {
       expect(await f.usdc.balanceOf(f.keeper.address)).to.equal(0n);
       expect(await f.vault.insuranceFund()).to.equal(W("0.000000272012345677"));
       // 9,954.999325 − 0.0000027992154323 − 0.000000272012345677 = 9,954.999321928772222023
-      expect(await f.vault.quoteBalance(f.aliceCross)).to.equal(
-        W("9954.999321928772222023"),
-      );
+      expect(await f.vault.quoteBalance(f.aliceCross)).to.equal(W("9954.999321928772222023"));
       await expectConservation(f.vault, f.tokens);
     });
   });
@@ -362,12 +321,8 @@ describe("Liquidation", () => {
       // closed 80,700: penalty 807, keeper 403.5, insurance share 403.5 > 653.649325 − 403.5 = 250.149325
       //   → insuranceFee 250.149325, shortfall 807 − 403.5 − 250.149325 = 153.350675
       // realized = 80,700 − 90,001.35 = −9,301.35
-      expect(
-        await f.clearingHouse.liquidationSize(f.aliceCross, ETH),
-      ).to.deep.equal([E(30), true]);
-      await expect(
-        f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, MAX),
-      )
+      expect(await f.clearingHouse.liquidationSize(f.aliceCross, ETH)).to.deep.equal([E(30), true]);
+      await expect(f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, MAX))
         .to.emit(f.clearingHouse, "Liquidated")
         .withArgs(
           f.aliceCross,
@@ -396,9 +351,7 @@ describe("Liquidation", () => {
       const f = await long30At("2650");
       // equity = 79,500 − 80,046.350675 = −546.350675; closed 79,500: penalty 795, keeper 397.5,
       // insuranceFee 0, shortfall 397.5; realized = 79,500 − 90,001.35 = −10,501.35
-      await expect(
-        f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, MAX),
-      )
+      await expect(f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, MAX))
         .to.emit(f.clearingHouse, "Liquidated")
         .withArgs(
           f.aliceCross,
@@ -418,9 +371,7 @@ describe("Liquidation", () => {
       expect(await f.usdc.balanceOf(f.keeper.address)).to.equal(U("397.5"));
       expect(await f.vault.insuranceFund()).to.equal(0n);
       // quote = 9,954.999325 − 10,501.35 − 397.5 = −943.850675 (the keeper's pay is bad debt for settleBadDebt)
-      expect(await f.vault.quoteBalance(f.aliceCross)).to.equal(
-        W("-943.850675"),
-      );
+      expect(await f.vault.quoteBalance(f.aliceCross)).to.equal(W("-943.850675"));
       expect(await f.vault.poolBalance()).to.equal(W("1010546.350675"));
       await expectConservation(f.vault, f.tokens);
     });
@@ -432,9 +383,7 @@ describe("Liquidation", () => {
       // bob: 10 USDC, buys 0.03 ETH on zero skew: fill = 3,000 × (1 + 0.015/1,000,000) = 3,000.000045
       //   openNotional −90.00000135; fee 0.045000000675; quote 9.954999999325
       await fundUsdc(f, f.bob, f.bobCross, 10);
-      await f.clearingHouse
-        .connect(f.bob)
-        .openPosition(f.bobCross, ETH, W("0.03"), 0);
+      await f.clearingHouse.connect(f.bob).openPosition(f.bobCross, ETH, W("0.03"), 0);
       await f.ethFeed.updateAnswer(P("2720"));
       // notional 81.6 ≤ 100; MM 2.04; equity = 9.954999999325 + 81.6 − 90.00000135 = 1.554998649325 ≥ MM / 2 = 1.02
       const m = await marginOf(f, f.bobCross);
@@ -445,13 +394,9 @@ describe("Liquidation", () => {
         liquidatable: true,
       });
       expect(m.equity * 2n >= m.mm).to.equal(true);
-      expect(
-        await f.clearingHouse.liquidationSize(f.bobCross, ETH),
-      ).to.deep.equal([W("0.03"), true]);
+      expect(await f.clearingHouse.liquidationSize(f.bobCross, ETH)).to.deep.equal([W("0.03"), true]);
       // realized = 81.6 − 90.00000135 = −8.40000135; penalty 0.816: keeper 0.408, insurance 0.408
-      await expect(
-        f.clearingHouse.connect(f.keeper).liquidate(f.bobCross, ETH, MAX),
-      )
+      await expect(f.clearingHouse.connect(f.keeper).liquidate(f.bobCross, ETH, MAX))
         .to.emit(f.clearingHouse, "Liquidated")
         .withArgs(
           f.bobCross,
@@ -470,9 +415,7 @@ describe("Liquidation", () => {
         );
       expect(await f.usdc.balanceOf(f.keeper.address)).to.equal(U("0.408"));
       // 9.954999999325 − 8.40000135 − 0.816 = 0.738998649325
-      expect(await f.vault.quoteBalance(f.bobCross)).to.equal(
-        W("0.738998649325"),
-      );
+      expect(await f.vault.quoteBalance(f.bobCross)).to.equal(W("0.738998649325"));
       await expectConservation(f.vault, f.tokens);
     });
 
@@ -481,9 +424,7 @@ describe("Liquidation", () => {
       // bob: 20 USDC, buys 0.06 ETH: fill = 3,000 × (1 + 0.03/1,000,000) = 3,000.00009
       //   openNotional −180.0000054; fee 0.0900000027; quote 19.9099999973
       await fundUsdc(f, f.bob, f.bobCross, 20);
-      await f.clearingHouse
-        .connect(f.bob)
-        .openPosition(f.bobCross, ETH, W("0.06"), 0);
+      await f.clearingHouse.connect(f.bob).openPosition(f.bobCross, ETH, W("0.06"), 0);
       await f.ethFeed.updateAnswer(P("2720"));
       // notional 163.2 (> $100); MM 4.08; equity = 19.9099999973 + 163.2 − 180.0000054 = 3.1099945973 ≥ 2.04
       // cap = 50 % × 163.2 / 2,720 = 0.03 ETH, which would leave 0.03 ETH = $81.6 ≤ $100 → all of it
@@ -493,21 +434,15 @@ describe("Liquidation", () => {
         notional: W("163.2"),
         liquidatable: true,
       });
-      expect(
-        await f.clearingHouse.liquidationSize(f.bobCross, ETH),
-      ).to.deep.equal([W("0.06"), true]);
+      expect(await f.clearingHouse.liquidationSize(f.bobCross, ETH)).to.deep.equal([W("0.06"), true]);
       // a keeper asking for just the cap would leave the $81.6 of dust
       const before = await snapshotState(f, [f.keeper.address]);
-      await expect(
-        f.clearingHouse.connect(f.keeper).liquidate(f.bobCross, ETH, W("0.03")),
-      )
+      await expect(f.clearingHouse.connect(f.keeper).liquidate(f.bobCross, ETH, W("0.03")))
         .to.be.revertedWithCustomError(f.clearingHouse, "LiquidationLeavesDust")
         .withArgs(f.bobCross, ETH, W("81.6"));
       await expectStateUnchanged(f, before, [f.keeper.address]);
       // realized = 163.2 − 180.0000054 = −16.8000054; penalty 1.632: keeper 0.816, insurance 0.816
-      await expect(
-        f.clearingHouse.connect(f.keeper).liquidate(f.bobCross, ETH, MAX),
-      )
+      await expect(f.clearingHouse.connect(f.keeper).liquidate(f.bobCross, ETH, MAX))
         .to.emit(f.clearingHouse, "Liquidated")
         .withArgs(
           f.bobCross,
@@ -525,9 +460,7 @@ describe("Liquidation", () => {
           0n,
         );
       // 19.9099999973 − 16.8000054 − 1.632 = 1.4779945973
-      expect(await f.vault.quoteBalance(f.bobCross)).to.equal(
-        W("1.4779945973"),
-      );
+      expect(await f.vault.quoteBalance(f.bobCross)).to.equal(W("1.4779945973"));
       await expectConservation(f.vault, f.tokens);
     });
 
@@ -537,33 +470,22 @@ describe("Liquidation", () => {
       await f.ethFeed.updateAnswer(P("2660")); // equity 245.649325 < 498.75: whole allowed
       const before = await snapshotState(f, [f.keeper.address]);
       // 14.97 of 15 would leave 0.03 × 2,660 = $79.8
-      await expect(
-        f.clearingHouse
-          .connect(f.keeper)
-          .liquidate(f.aliceCross, ETH, W("14.97")),
-      )
+      await expect(f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, W("14.97")))
         .to.be.revertedWithCustomError(f.clearingHouse, "LiquidationLeavesDust")
         .withArgs(f.aliceCross, ETH, W("79.8"));
       await expect(
-        f.clearingHouse
-          .connect(f.keeper)
-          .liquidate(f.aliceCross, ETH, 10n ** 10n - 1n),
+        f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, 10n ** 10n - 1n),
       ).to.be.revertedWithCustomError(f.clearingHouse, "ZeroSize");
-      await expect(
-        f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, 9, MAX),
-      )
+      await expect(f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, 9, MAX))
         .to.be.revertedWithCustomError(f.clearingHouse, "UnknownMarket")
         .withArgs(9);
       await expectStateUnchanged(f, before, [f.keeper.address]);
       // 14.9 leaves 0.1 × 2,660 = $266: fine
-      await expect(
-        f.clearingHouse
-          .connect(f.keeper)
-          .liquidate(f.aliceCross, ETH, W("14.9")),
-      ).to.emit(f.clearingHouse, "Liquidated");
-      expect((await f.clearingHouse.positionOf(f.aliceCross, ETH))[0]).to.equal(
-        W("0.1"),
+      await expect(f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, W("14.9"))).to.emit(
+        f.clearingHouse,
+        "Liquidated",
       );
+      expect((await f.clearingHouse.positionOf(f.aliceCross, ETH))[0]).to.equal(W("0.1"));
     });
   });
 
@@ -573,15 +495,11 @@ describe("Liquidation", () => {
       await f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, MAX);
       const holders = [f.keeper.address, f.keeper2.address];
       const before = await snapshotState(f, holders);
-      await expect(
-        f.clearingHouse.connect(f.keeper2).liquidate(f.aliceCross, ETH, MAX),
-      )
+      await expect(f.clearingHouse.connect(f.keeper2).liquidate(f.aliceCross, ETH, MAX))
         .to.be.revertedWithCustomError(f.clearingHouse, "NoPosition")
         .withArgs(f.aliceCross, ETH);
       await expectStateUnchanged(f, before, holders);
-      expect(await f.clearingHouse.positionOf(f.aliceCross, ETH)).to.deep.equal(
-        [0n, 0n],
-      );
+      expect(await f.clearingHouse.positionOf(f.aliceCross, ETH)).to.deep.equal([0n, 0n]);
       expect(await f.usdc.balanceOf(f.keeper2.address)).to.equal(0n);
     });
 
@@ -591,18 +509,11 @@ describe("Liquidation", () => {
       const holders = [f.keeper.address, f.keeper2.address];
       const before = await snapshotState(f, holders);
       // equity 1,145.649325 ≥ MM 1,020 (see the partial-then-whole test)
-      await expect(
-        f.clearingHouse.connect(f.keeper2).liquidate(f.aliceCross, ETH, MAX),
-      )
-        .to.be.revertedWithCustomError(
-          f.clearingHouse,
-          "AccountNotLiquidatable",
-        )
+      await expect(f.clearingHouse.connect(f.keeper2).liquidate(f.aliceCross, ETH, MAX))
+        .to.be.revertedWithCustomError(f.clearingHouse, "AccountNotLiquidatable")
         .withArgs(f.aliceCross, W("1145.649325"), E(1_020));
       await expectStateUnchanged(f, before, holders);
-      expect(await f.clearingHouse.positionOf(f.aliceCross, ETH)).to.deep.equal(
-        [E(15), W("-45000.675")],
-      );
+      expect(await f.clearingHouse.positionOf(f.aliceCross, ETH)).to.deep.equal([E(15), W("-45000.675")]);
       expect(await f.usdc.balanceOf(f.keeper2.address)).to.equal(0n);
     });
   });
@@ -612,11 +523,7 @@ describe("Liquidation", () => {
       const f = await loadFixture(debtorWith1Weth); // quote −817.1054513, 1 WETH, no positions
       await armLiquidator(f.usdc, f.vault, f.keeper, U("10000"));
       // repay 100 USDC: seized = 100 × 1.05 / 2,700 WETH = 0.038888888888888888 (rounded down)
-      await expect(
-        f.clearingHouse
-          .connect(f.keeper)
-          .liquidateCollateral(f.aliceCross, f.weth, U("100")),
-      )
+      await expect(f.clearingHouse.connect(f.keeper).liquidateCollateral(f.aliceCross, f.weth, U("100")))
         .to.emit(f.vault, "CollateralLiquidated")
         .withArgs(
           f.aliceCross,
@@ -626,21 +533,13 @@ describe("Liquidation", () => {
           38_888_888_888_888_888n,
           E(2_700),
         );
-      expect(await f.vault.quoteBalance(f.aliceCross)).to.equal(
-        W("-717.1054513"),
-      );
-      expect(await f.vault.balanceOf(f.aliceCross, f.weth)).to.equal(
-        E(1) - 38_888_888_888_888_888n,
-      );
+      expect(await f.vault.quoteBalance(f.aliceCross)).to.equal(W("-717.1054513"));
+      expect(await f.vault.balanceOf(f.aliceCross, f.weth)).to.equal(E(1) - 38_888_888_888_888_888n);
       await expectConservation(f.vault, f.tokens);
       // repay 10,000 USDC: capped at the debt 717.1054513 rounded up to whole units = 717.105452
       //   seized = 717.105452 × 1.05 / 2,700 = 752.9607246 / 2,700 = 0.278874342444444444 WETH
       //   quote = −717.1054513 + 717.105452 = +0.0000007 → to the insurance fund, quote 0
-      await expect(
-        f.clearingHouse
-          .connect(f.keeper)
-          .liquidateCollateral(f.aliceCross, f.weth, U("10000")),
-      )
+      await expect(f.clearingHouse.connect(f.keeper).liquidateCollateral(f.aliceCross, f.weth, U("10000")))
         .to.emit(f.vault, "CollateralLiquidated")
         .withArgs(
           f.aliceCross,
@@ -653,35 +552,18 @@ describe("Liquidation", () => {
       expect(await f.vault.quoteBalance(f.aliceCross)).to.equal(0n);
       expect(await f.vault.insuranceFund()).to.equal(W("0.0000007"));
       // 1 − 0.038888888888888888 − 0.278874342444444444 = 0.682236768666666668 WETH stays with alice
-      expect(await f.vault.balanceOf(f.aliceCross, f.weth)).to.equal(
-        682_236_768_666_666_668n,
-      );
-      expect(await f.weth.balanceOf(f.keeper.address)).to.equal(
-        317_763_231_333_333_332n,
-      );
+      expect(await f.vault.balanceOf(f.aliceCross, f.weth)).to.equal(682_236_768_666_666_668n);
+      expect(await f.weth.balanceOf(f.keeper.address)).to.equal(317_763_231_333_333_332n);
       // 10,000 − 100 − 717.105452
-      expect(await f.usdc.balanceOf(f.keeper.address)).to.equal(
-        U("9182.894548"),
-      );
+      expect(await f.usdc.balanceOf(f.keeper.address)).to.equal(U("9182.894548"));
       await expectConservation(f.vault, f.tokens);
       // the debt is gone: a third call finds none, and alice may take her WETH home
       const before = await snapshotState(f, [f.keeper.address]);
-      await expect(
-        f.clearingHouse
-          .connect(f.keeper)
-          .liquidateCollateral(f.aliceCross, f.weth, U("1")),
-      )
+      await expect(f.clearingHouse.connect(f.keeper).liquidateCollateral(f.aliceCross, f.weth, U("1")))
         .to.be.revertedWithCustomError(f.vault, "NoDebt")
         .withArgs(f.aliceCross, 0n);
       await expectStateUnchanged(f, before, [f.keeper.address]);
-      await f.vault
-        .connect(f.alice)
-        .withdraw(
-          f.aliceCross,
-          f.weth,
-          682_236_768_666_666_668n,
-          f.alice.address,
-        );
+      await f.vault.connect(f.alice).withdraw(f.aliceCross, f.weth, 682_236_768_666_666_668n, f.alice.address);
     });
 
     it("seizes at most the balance and reduces the repayment to what the balance is worth", async () => {
@@ -689,38 +571,19 @@ describe("Liquidation", () => {
       await armLiquidator(f.usdc, f.vault, f.keeper, U("1000"));
       // repay 300: 300 × 1.05 / 2,700 = 0.1166… WETH > 0.1 → seized 0.1; repaid = 0.1 × 2,700 / 1.05
       //   = 257.142857142857142857… rounded up = 257.142858 USDC
-      await expect(
-        f.clearingHouse
-          .connect(f.keeper)
-          .liquidateCollateral(f.aliceCross, f.weth, U("300")),
-      )
+      await expect(f.clearingHouse.connect(f.keeper).liquidateCollateral(f.aliceCross, f.weth, U("300")))
         .to.emit(f.vault, "CollateralLiquidated")
-        .withArgs(
-          f.aliceCross,
-          await f.weth.getAddress(),
-          f.keeper.address,
-          U("257.142858"),
-          E(1) / 10n,
-          E(2_700),
-        );
+        .withArgs(f.aliceCross, await f.weth.getAddress(), f.keeper.address, U("257.142858"), E(1) / 10n, E(2_700));
       // −817.1054513 + 257.142858 = −559.9625933, no tokens left
-      expect(await f.vault.quoteBalance(f.aliceCross)).to.equal(
-        W("-559.9625933"),
-      );
+      expect(await f.vault.quoteBalance(f.aliceCross)).to.equal(W("-559.9625933"));
       expect(await f.vault.balanceOf(f.aliceCross, f.weth)).to.equal(0n);
       expect((await f.vault.accountState(f.aliceCross)).tokenMask).to.equal(0n);
-      expect(await f.usdc.balanceOf(f.keeper.address)).to.equal(
-        U("742.857142"),
-      );
+      expect(await f.usdc.balanceOf(f.keeper.address)).to.equal(U("742.857142"));
       expect(await f.weth.balanceOf(f.keeper.address)).to.equal(E(1) / 10n);
       expect(await f.vault.insuranceFund()).to.equal(0n);
       await expectConservation(f.vault, f.tokens);
       const before = await snapshotState(f, [f.keeper.address]);
-      await expect(
-        f.clearingHouse
-          .connect(f.keeper)
-          .liquidateCollateral(f.aliceCross, f.weth, U("300")),
-      )
+      await expect(f.clearingHouse.connect(f.keeper).liquidateCollateral(f.aliceCross, f.weth, U("300")))
         .to.be.revertedWithCustomError(f.vault, "NoCollateral")
         .withArgs(f.aliceCross, await f.weth.getAddress());
       await expectStateUnchanged(f, before, [f.keeper.address]);
@@ -734,23 +597,14 @@ describe("Liquidation", () => {
       await fundUsdc(f, f.carol, carol, 1_000);
       await fundAccount(f, f.weth, f.carol, carol, E(1));
       await f.clearingHouse.connect(f.carol).openPosition(carol, ETH, E(1), 0); // carol: a position
-      const unlisted = await ethers.deployContract("MockERC20", [
-        "Unlisted",
-        "XYZ",
-        18,
-      ]);
+      const unlisted = await ethers.deployContract("MockERC20", ["Unlisted", "XYZ", 18]);
       await armLiquidator(f.usdc, f.vault, f.keeper, U("1000"));
       const holders = [f.keeper.address];
       const before = await snapshotState(f, holders);
       const liq = (id: bigint | number, token: string, amount: bigint) =>
-        f.clearingHouse
-          .connect(f.keeper)
-          .liquidateCollateral(id, token, amount);
+        f.clearingHouse.connect(f.keeper).liquidateCollateral(id, token, amount);
       const weth = await f.weth.getAddress();
-      await expect(liq(f.aliceCross, weth, 0n)).to.be.revertedWithCustomError(
-        f.vault,
-        "ZeroAmount",
-      );
+      await expect(liq(f.aliceCross, weth, 0n)).to.be.revertedWithCustomError(f.vault, "ZeroAmount");
       await expect(liq(99, weth, U("1")))
         .to.be.revertedWithCustomError(f.vault, "UnknownAccount")
         .withArgs(99);
@@ -777,14 +631,7 @@ describe("Liquidation", () => {
       // 0.001 USDC buys 1.75 satoshi → 1
       await expect(liq(f.aliceCross, await f.wbtc.getAddress(), U("0.001")))
         .to.emit(f.vault, "CollateralLiquidated")
-        .withArgs(
-          f.aliceCross,
-          await f.wbtc.getAddress(),
-          f.keeper.address,
-          U("0.001"),
-          1n,
-          E(60_000),
-        );
+        .withArgs(f.aliceCross, await f.wbtc.getAddress(), f.keeper.address, U("0.001"), 1n, E(60_000));
     });
   });
 
@@ -795,12 +642,8 @@ describe("Liquidation", () => {
       await fundInsurance(f, U("10000"));
       const pool = await f.vault.poolBalance();
       const tx = f.clearingHouse.connect(f.keeper).settleBadDebt(f.aliceCross);
-      await expect(tx)
-        .to.emit(f.vault, "BadDebtSettled")
-        .withArgs(f.aliceCross, W("943.850675"), W("943.850675"));
-      await expect(tx)
-        .to.emit(f.vault, "BadDebtCovered")
-        .withArgs(f.aliceCross, W("943.850675"));
+      await expect(tx).to.emit(f.vault, "BadDebtSettled").withArgs(f.aliceCross, W("943.850675"), W("943.850675"));
+      await expect(tx).to.emit(f.vault, "BadDebtCovered").withArgs(f.aliceCross, W("943.850675"));
       await expect(tx).not.to.emit(f.vault, "BadDebtSocialized");
       await expect(tx).not.to.emit(f.vault, "CollateralSeized");
       // 10,000 − 943.850675
@@ -820,12 +663,8 @@ describe("Liquidation", () => {
       await fundInsurance(f, U("1000"));
       // value = −817.1054513 + 270 = −547.1054513 < 0: debt 817.1054513, deficit 547.1054513
       const tx = f.clearingHouse.settleBadDebt(f.aliceCross);
-      await expect(tx)
-        .to.emit(f.vault, "BadDebtSettled")
-        .withArgs(f.aliceCross, -DEBT_QUOTE, W("547.1054513"));
-      await expect(tx)
-        .to.emit(f.vault, "BadDebtCovered")
-        .withArgs(f.aliceCross, -DEBT_QUOTE);
+      await expect(tx).to.emit(f.vault, "BadDebtSettled").withArgs(f.aliceCross, -DEBT_QUOTE, W("547.1054513"));
+      await expect(tx).to.emit(f.vault, "BadDebtCovered").withArgs(f.aliceCross, -DEBT_QUOTE);
       await expect(tx)
         .to.emit(f.vault, "CollateralSeized")
         .withArgs(f.aliceCross, await f.weth.getAddress(), E(1) / 10n);
@@ -834,15 +673,8 @@ describe("Liquidation", () => {
       expect(await f.vault.insuranceFund()).to.equal(W("182.8945487"));
       expect(await f.vault.insuranceTokenBalance(f.weth)).to.equal(E(1) / 10n);
       expect(await f.vault.balanceOf(f.aliceCross, f.weth)).to.equal(0n);
-      expect((await f.vault.collateralConfig(f.weth)).totalDeposits).to.equal(
-        0n,
-      );
-      expect(await f.vault.accountState(f.aliceCross)).to.deep.equal([
-        0n,
-        0n,
-        0n,
-        0n,
-      ]);
+      expect((await f.vault.collateralConfig(f.weth)).totalDeposits).to.equal(0n);
+      expect(await f.vault.accountState(f.aliceCross)).to.deep.equal([0n, 0n, 0n, 0n]);
       await expectConservation(f.vault, f.tokens);
     });
 
@@ -887,25 +719,16 @@ describe("Liquidation", () => {
       const assetsBefore = await p.pool.totalAssets();
       expect(assetsBefore).to.equal(U("1010546.350675"));
       // ERC-4626 with 6 virtual decimals: assets(shares) = shares × (totalAssets + 1) / (supply + 10^6), rounded down
-      const assetsOf = (shares: bigint, total: bigint) =>
-        (shares * (total + 1n)) / (supply + 10n ** 6n);
+      const assetsOf = (shares: bigint, total: bigint) => (shares * (total + 1n)) / (supply + 10n ** 6n);
       const onePoolToken = 10n ** 12n; // cmLP has 12 decimals
-      expect(await p.pool.convertToAssets(onePoolToken)).to.equal(
-        assetsOf(onePoolToken, assetsBefore),
-      );
-      const deployerBefore = await p.pool.convertToAssets(
-        await p.pool.balanceOf(deployer.address),
-      );
+      expect(await p.pool.convertToAssets(onePoolToken)).to.equal(assetsOf(onePoolToken, assetsBefore));
+      const deployerBefore = await p.pool.convertToAssets(await p.pool.balanceOf(deployer.address));
 
       // debt 943.850675: insurance covers 500, the pool 443.850675
       const tx = p.clearingHouse.connect(keeper).settleBadDebt(id);
-      await expect(tx)
-        .to.emit(p.vault, "BadDebtSettled")
-        .withArgs(id, W("943.850675"), W("943.850675"));
+      await expect(tx).to.emit(p.vault, "BadDebtSettled").withArgs(id, W("943.850675"), W("943.850675"));
       await expect(tx).to.emit(p.vault, "BadDebtCovered").withArgs(id, E(500));
-      await expect(tx)
-        .to.emit(p.vault, "BadDebtSocialized")
-        .withArgs(id, W("443.850675"));
+      await expect(tx).to.emit(p.vault, "BadDebtSocialized").withArgs(id, W("443.850675"));
       expect(await p.vault.insuranceFund()).to.equal(0n);
       expect(await p.vault.quoteBalance(id)).to.equal(0n);
       // 1,010,546.350675 − 443.850675 = 1,010,102.5
@@ -917,13 +740,9 @@ describe("Liquidation", () => {
       expect(priceAfter).to.equal(assetsOf(onePoolToken, assetsAfter));
       expect(priceAfter).to.equal(U("1.010102"));
       expect(assetsOf(onePoolToken, assetsBefore)).to.equal(U("1.010546"));
-      const deployerAfter = await p.pool.convertToAssets(
-        await p.pool.balanceOf(deployer.address),
-      );
+      const deployerAfter = await p.pool.convertToAssets(await p.pool.balanceOf(deployer.address));
       expect(deployerAfter).to.equal(assetsOf(supply, assetsAfter));
-      expect(deployerBefore - deployerAfter).to.equal(
-        assetsOf(supply, assetsBefore) - assetsOf(supply, assetsAfter),
-      );
+      expect(deployerBefore - deployerAfter).to.equal(assetsOf(supply, assetsBefore) - assetsOf(supply, assetsAfter));
       // the sole LP bears the whole socialized loss, to within the virtual shares' rounding
       expect(deployerBefore - deployerAfter).to.be.closeTo(U("443.850675"), 1n);
       await expectConservation(p.vault, tokens);
@@ -942,16 +761,12 @@ describe("Liquidation", () => {
       await f.clearingHouse.connect(f.guardian).pause(7);
       await f.vault.connect(f.guardian).pause(7);
       const before = await snapshotState(f);
-      await expect(
-        f.clearingHouse.connect(f.alice).closePosition(f.aliceCross, ETH, 0),
-      )
+      await expect(f.clearingHouse.connect(f.alice).closePosition(f.aliceCross, ETH, 0))
         .to.be.revertedWithCustomError(f.clearingHouse, "ActionPaused")
         .withArgs(PAUSE_TRADE);
       await expectStateUnchanged(f, before);
       // whole: keeper 397.5, insurance 0 → quote −943.850675
-      await expect(
-        f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, MAX),
-      )
+      await expect(f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, MAX))
         .to.emit(f.clearingHouse, "Liquidated")
         .withArgs(
           f.aliceCross,
@@ -969,20 +784,9 @@ describe("Liquidation", () => {
           0n,
         );
       // the 0.1 WETH (265) for 265 / 1.05 → 252.380953 USDC; quote −691.469722
-      await expect(
-        f.clearingHouse
-          .connect(f.keeper2)
-          .liquidateCollateral(f.aliceCross, f.weth, U("1000")),
-      )
+      await expect(f.clearingHouse.connect(f.keeper2).liquidateCollateral(f.aliceCross, f.weth, U("1000")))
         .to.emit(f.vault, "CollateralLiquidated")
-        .withArgs(
-          f.aliceCross,
-          await f.weth.getAddress(),
-          f.keeper2.address,
-          U("252.380953"),
-          E(1) / 10n,
-          E(2_650),
-        );
+        .withArgs(f.aliceCross, await f.weth.getAddress(), f.keeper2.address, U("252.380953"), E(1) / 10n, E(2_650));
       await expect(f.clearingHouse.settleBadDebt(f.aliceCross))
         .to.emit(f.vault, "BadDebtCovered")
         .withArgs(f.aliceCross, W("691.469722"));
@@ -1000,33 +804,27 @@ describe("Liquidation", () => {
       // bob: 10,000 USDC, 30 ETH on skew 30: fill = 3,000 × (1 + 45/1,000,000) = 3,000.135
       //   openNotional −90,004.05, fee 45.002025, quote 9,954.997975
       await fundUsdc(f, f.bob, f.bobCross, 10_000);
-      await f.clearingHouse
-        .connect(f.bob)
-        .openPosition(f.bobCross, ETH, E(30), 0);
+      await f.clearingHouse.connect(f.bob).openPosition(f.bobCross, ETH, E(30), 0);
       // carol: 5,000 USDC, 30 ETH on skew 60: fill = 3,000 × (1 + 75/1,000,000) = 3,000.225
       //   openNotional −90,006.75, fee 45.003375, quote 4,954.996625
       const carol = await newAccount(f.vault, f.carol);
       await fundUsdc(f, f.carol, carol, 5_000);
       await f.clearingHouse.connect(f.carol).openPosition(carol, ETH, E(30), 0);
 
-      await expect(
-        f.clearingHouse.setLiquidationRateLimit(ETH, E(50_000), HOUR),
-      )
+      await expect(f.clearingHouse.setLiquidationRateLimit(ETH, E(50_000), HOUR))
         .to.emit(f.clearingHouse, "LiquidationRateLimitSet")
         .withArgs(ETH, E(50_000), HOUR);
       const start = BigInt(await time.latest());
       const safety = await f.clearingHouse.marketSafety(ETH);
-      expect([
-        safety.rateLimitCap,
-        safety.rateLimitWindow,
-        safety.windowStart,
-        safety.windowLiquidated,
-      ]).to.deep.equal([E(50_000), HOUR, start, 0n]);
+      expect([safety.rateLimitCap, safety.rateLimitWindow, safety.windowStart, safety.windowLiquidated]).to.deep.equal([
+        E(50_000),
+        HOUR,
+        start,
+        0n,
+      ]);
       await f.ethFeed.updateAnswer(P("2720"));
       // alice (equity 1,553.649325 ≥ 0): partial 15 ETH = $40,800 ≤ $50,000 → passes; used 40,800
-      await expect(
-        f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, MAX),
-      )
+      await expect(f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, MAX))
         .to.emit(f.clearingHouse, "Liquidated")
         .withArgs(
           f.aliceCross,
@@ -1043,22 +841,13 @@ describe("Liquidation", () => {
           W("1553.649325"),
           E(15),
         );
-      expect(
-        (await f.clearingHouse.marketSafety(ETH)).windowLiquidated,
-      ).to.equal(E(40_800));
+      expect((await f.clearingHouse.marketSafety(ETH)).windowLiquidated).to.equal(E(40_800));
       // bob: equity 9,954.997975 + 81,600 − 90,004.05 = 1,550.947975 ≥ 0; 40,800 + 40,800 > 50,000 → refused
-      expect((await f.clearingHouse.accountMargin(f.bobCross)).equity).to.equal(
-        W("1550.947975"),
-      );
+      expect((await f.clearingHouse.accountMargin(f.bobCross)).equity).to.equal(W("1550.947975"));
       const holders = [f.keeper.address];
       let before = await snapshotState(f, holders);
-      await expect(
-        f.clearingHouse.connect(f.keeper).liquidate(f.bobCross, ETH, MAX),
-      )
-        .to.be.revertedWithCustomError(
-          f.clearingHouse,
-          "LiquidationRateLimited",
-        )
+      await expect(f.clearingHouse.connect(f.keeper).liquidate(f.bobCross, ETH, MAX))
+        .to.be.revertedWithCustomError(f.clearingHouse, "LiquidationRateLimited")
         .withArgs(ETH, E(50_000), E(40_800), start + HOUR);
       await expectStateUnchanged(f, before, holders);
       // carol: equity 4,954.996625 + 81,600 − 90,006.75 = −3,451.753375 < 0 → never refused; whole (30 ETH, $81,600)
@@ -1081,25 +870,16 @@ describe("Liquidation", () => {
           0n,
         );
       // counted nonetheless: 40,800 + 81,600 = 122,400
-      expect(
-        (await f.clearingHouse.marketSafety(ETH)).windowLiquidated,
-      ).to.equal(E(122_400));
+      expect((await f.clearingHouse.marketSafety(ETH)).windowLiquidated).to.equal(E(122_400));
       before = await snapshotState(f, holders);
       await time.setNextBlockTimestamp(start + HOUR - 1n);
-      await expect(
-        f.clearingHouse.connect(f.keeper).liquidate(f.bobCross, ETH, MAX),
-      )
-        .to.be.revertedWithCustomError(
-          f.clearingHouse,
-          "LiquidationRateLimited",
-        )
+      await expect(f.clearingHouse.connect(f.keeper).liquidate(f.bobCross, ETH, MAX))
+        .to.be.revertedWithCustomError(f.clearingHouse, "LiquidationRateLimited")
         .withArgs(ETH, E(50_000), E(122_400), start + HOUR);
       await expectStateUnchanged(f, before, holders);
       // the window rolls at start + 1 hour: bob's 15 ETH pass and open a new window
       await time.setNextBlockTimestamp(start + HOUR);
-      await expect(
-        f.clearingHouse.connect(f.keeper).liquidate(f.bobCross, ETH, MAX),
-      )
+      await expect(f.clearingHouse.connect(f.keeper).liquidate(f.bobCross, ETH, MAX))
         .to.emit(f.clearingHouse, "Liquidated")
         .withArgs(
           f.bobCross,
@@ -1117,57 +897,31 @@ describe("Liquidation", () => {
           E(15),
         );
       const rolled = await f.clearingHouse.marketSafety(ETH);
-      expect([rolled.windowStart, rolled.windowLiquidated]).to.deep.equal([
-        start + HOUR,
-        E(40_800),
-      ]);
+      expect([rolled.windowStart, rolled.windowLiquidated]).to.deep.equal([start + HOUR, E(40_800)]);
       await expectConservation(f.vault, f.tokens);
     });
 
     it("governance: whole-dollar cap, window 1 s .. 7 days, owner only; cap 0 switches it off", async () => {
       const f = await loadFixture(liquidationFixture);
       const before = await snapshotState(f);
-      const set = (cap: bigint, window: bigint) =>
-        f.clearingHouse.setLiquidationRateLimit(ETH, cap, window);
+      const set = (cap: bigint, window: bigint) => f.clearingHouse.setLiquidationRateLimit(ETH, cap, window);
       await expect(set(E(50_000) + E(1) / 2n, HOUR))
-        .to.be.revertedWithCustomError(
-          f.clearingHouse,
-          "InvalidLiquidationParam",
-        )
+        .to.be.revertedWithCustomError(f.clearingHouse, "InvalidLiquidationParam")
         .withArgs(field("rateLimitCap"));
       await expect(set(1n, HOUR))
-        .to.be.revertedWithCustomError(
-          f.clearingHouse,
-          "InvalidLiquidationParam",
-        )
+        .to.be.revertedWithCustomError(f.clearingHouse, "InvalidLiquidationParam")
         .withArgs(field("rateLimitCap"));
       await expect(set(2n ** 64n * WAD, HOUR))
-        .to.be.revertedWithCustomError(
-          f.clearingHouse,
-          "InvalidLiquidationParam",
-        )
+        .to.be.revertedWithCustomError(f.clearingHouse, "InvalidLiquidationParam")
         .withArgs(field("rateLimitCap"));
       await expect(set(E(1_000), 0n))
-        .to.be.revertedWithCustomError(
-          f.clearingHouse,
-          "InvalidLiquidationParam",
-        )
+        .to.be.revertedWithCustomError(f.clearingHouse, "InvalidLiquidationParam")
         .withArgs(field("rateLimitWindow"));
       await expect(set(E(1_000), 7n * DAY + 1n))
-        .to.be.revertedWithCustomError(
-          f.clearingHouse,
-          "InvalidLiquidationParam",
-        )
+        .to.be.revertedWithCustomError(f.clearingHouse, "InvalidLiquidationParam")
         .withArgs(field("rateLimitWindow"));
-      await expect(
-        f.clearingHouse
-          .connect(f.alice)
-          .setLiquidationRateLimit(ETH, E(1_000), HOUR),
-      )
-        .to.be.revertedWithCustomError(
-          f.clearingHouse,
-          "OwnableUnauthorizedAccount",
-        )
+      await expect(f.clearingHouse.connect(f.alice).setLiquidationRateLimit(ETH, E(1_000), HOUR))
+        .to.be.revertedWithCustomError(f.clearingHouse, "OwnableUnauthorizedAccount")
         .withArgs(f.alice.address);
       await expect(f.clearingHouse.setLiquidationRateLimit(9, E(1_000), HOUR))
         .to.be.revertedWithCustomError(f.clearingHouse, "UnknownMarket")
@@ -1176,25 +930,15 @@ describe("Liquidation", () => {
       await expect(set(E(1_000), 7n * DAY))
         .to.emit(f.clearingHouse, "LiquidationRateLimitSet")
         .withArgs(ETH, E(1_000), 7n * DAY);
-      expect(
-        (await f.clearingHouse.marketSafety(ETH)).rateLimitWindow,
-      ).to.equal(7n * DAY);
-      await expect(set(0n, 0n))
-        .to.emit(f.clearingHouse, "LiquidationRateLimitSet")
-        .withArgs(ETH, 0n, 0n);
+      expect((await f.clearingHouse.marketSafety(ETH)).rateLimitWindow).to.equal(7n * DAY);
+      await expect(set(0n, 0n)).to.emit(f.clearingHouse, "LiquidationRateLimitSet").withArgs(ETH, 0n, 0n);
       const off = await f.clearingHouse.marketSafety(ETH);
-      expect([
-        off.rateLimitCap,
-        off.rateLimitWindow,
-        off.windowLiquidated,
-      ]).to.deep.equal([0n, 0n, 0n]);
+      expect([off.rateLimitCap, off.rateLimitWindow, off.windowLiquidated]).to.deep.equal([0n, 0n, 0n]);
       // off: any liquidation passes (the cap is not counted)
       await long30(f);
       await f.ethFeed.updateAnswer(P("2650"));
       await f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, MAX);
-      expect(
-        (await f.clearingHouse.marketSafety(ETH)).windowLiquidated,
-      ).to.equal(0n);
+      expect((await f.clearingHouse.marketSafety(ETH)).windowLiquidated).to.equal(0n);
     });
   });
 
@@ -1206,12 +950,8 @@ describe("Liquidation", () => {
       // bob sells 30 on skew 30: fill = 3,000 × (1 + (30 − 15)/1,000,000) = 3,000.045
       //   openNotional +90,001.35, fee 45.000675, quote 9,954.999325; skew back to 0
       await fundUsdc(f, f.bob, f.bobCross, 10_000);
-      await f.clearingHouse
-        .connect(f.bob)
-        .openPosition(f.bobCross, ETH, -E(30), 0);
-      expect((await f.clearingHouse.marketSafety(ETH)).referencePrice).to.equal(
-        E(3_000),
-      );
+      await f.clearingHouse.connect(f.bob).openPosition(f.bobCross, ETH, -E(30), 0);
+      expect((await f.clearingHouse.marketSafety(ETH)).referencePrice).to.equal(E(3_000));
       await f.ethFeed.updateAnswer(P(price));
       return f;
     }
@@ -1220,15 +960,8 @@ describe("Liquidation", () => {
       const f = await bothSides("3700"); // +23.3 % > 20 %
       const holders = [f.keeper.address];
       let before = await snapshotState(f, holders);
-      await expect(
-        f.clearingHouse
-          .connect(f.alice)
-          .openPosition(f.aliceCross, ETH, E(1), 0),
-      )
-        .to.be.revertedWithCustomError(
-          f.clearingHouse,
-          "PriceDeviationExceeded",
-        )
+      await expect(f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(1), 0))
+        .to.be.revertedWithCustomError(f.clearingHouse, "PriceDeviationExceeded")
         .withArgs(ETH, E(3_000), E(3_700));
       await expectStateUnchanged(f, before, holders);
 
@@ -1247,47 +980,30 @@ describe("Liquidation", () => {
       await expect(f.clearingHouse.connect(f.keeper).pokeCircuitBreaker(ETH))
         .to.be.revertedWithCustomError(f.clearingHouse, "MarketReduceOnly")
         .withArgs(ETH, since + HOUR);
-      await expect(
-        f.clearingHouse
-          .connect(f.alice)
-          .openPosition(f.aliceCross, ETH, E(1), 0),
-      )
+      await expect(f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(1), 0))
         .to.be.revertedWithCustomError(f.clearingHouse, "MarketReduceOnly")
         .withArgs(ETH, since + HOUR);
       // flipping the side increases exposure too
-      await expect(
-        f.clearingHouse
-          .connect(f.alice)
-          .openPosition(f.aliceCross, ETH, -E(31), 0),
-      )
+      await expect(f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, -E(31), 0))
         .to.be.revertedWithCustomError(f.clearingHouse, "MarketReduceOnly")
         .withArgs(ETH, since + HOUR);
       await expectStateUnchanged(f, before, holders);
 
       // reducing trades go on (and re-anchor the reference; the market stays reduce-only)
-      const reduce = f.clearingHouse
-        .connect(f.alice)
-        .openPosition(f.aliceCross, ETH, -E(10), 0);
+      const reduce = f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, -E(10), 0);
       await expect(reduce).to.emit(f.clearingHouse, "PositionChanged");
-      await expect(reduce).not.to.emit(
-        f.clearingHouse,
-        "CircuitBreakerTripped",
-      );
-      expect((await f.clearingHouse.positionOf(f.aliceCross, ETH))[0]).to.equal(
-        E(20),
-      );
+      await expect(reduce).not.to.emit(f.clearingHouse, "CircuitBreakerTripped");
+      expect((await f.clearingHouse.positionOf(f.aliceCross, ETH))[0]).to.equal(E(20));
       safety = await f.clearingHouse.marketSafety(ETH);
-      expect([
-        safety.referencePrice,
-        safety.reduceOnly,
-        safety.reduceOnlyUntil,
-      ]).to.deep.equal([E(3_700), true, since + HOUR]);
+      expect([safety.referencePrice, safety.reduceOnly, safety.reduceOnlyUntil]).to.deep.equal([
+        E(3_700),
+        true,
+        since + HOUR,
+      ]);
 
       // liquidations go on: bob's short, equity = 9,954.999325 + 90,001.35 − 111,000 = −11,043.650675
       //   whole: realized = −111,000 + 90,001.35 = −20,998.65; penalty 1,110: keeper 555, shortfall 555
-      await expect(
-        f.clearingHouse.connect(f.keeper).liquidate(f.bobCross, ETH, MAX),
-      )
+      await expect(f.clearingHouse.connect(f.keeper).liquidate(f.bobCross, ETH, MAX))
         .to.emit(f.clearingHouse, "Liquidated")
         .withArgs(
           f.bobCross,
@@ -1304,76 +1020,52 @@ describe("Liquidation", () => {
           W("-11043.650675"),
           0n,
         );
-      expect(await f.vault.quoteBalance(f.bobCross)).to.equal(
-        W("-11598.650675"),
-      );
-      expect((await f.clearingHouse.marketSafety(ETH)).reduceOnly).to.equal(
-        true,
-      );
+      expect(await f.vault.quoteBalance(f.bobCross)).to.equal(W("-11598.650675"));
+      expect((await f.clearingHouse.marketSafety(ETH)).reduceOnly).to.equal(true);
 
       before = await snapshotState(f, holders);
       await expect(f.clearingHouse.connect(f.alice).clearCircuitBreaker(ETH))
-        .to.be.revertedWithCustomError(
-          f.clearingHouse,
-          "OwnableUnauthorizedAccount",
-        )
+        .to.be.revertedWithCustomError(f.clearingHouse, "OwnableUnauthorizedAccount")
         .withArgs(f.alice.address);
       await expectStateUnchanged(f, before, holders);
       await expect(f.clearingHouse.clearCircuitBreaker(ETH))
         .to.emit(f.clearingHouse, "CircuitBreakerCleared")
         .withArgs(ETH, E(3_700));
       safety = await f.clearingHouse.marketSafety(ETH);
-      expect([
-        safety.referencePrice,
-        safety.reduceOnly,
-        safety.reduceOnlyUntil,
-      ]).to.deep.equal([E(3_700), false, 0n]);
-      await expect(
-        f.clearingHouse
-          .connect(f.alice)
-          .openPosition(f.aliceCross, ETH, E(1), 0),
-      ).to.emit(f.clearingHouse, "PositionChanged");
+      expect([safety.referencePrice, safety.reduceOnly, safety.reduceOnlyUntil]).to.deep.equal([E(3_700), false, 0n]);
+      await expect(f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(1), 0)).to.emit(
+        f.clearingHouse,
+        "PositionChanged",
+      );
       await expectConservation(f.vault, f.tokens);
     });
 
     it("a reducing trade or a liquidation beyond the band trips the breaker by itself", async () => {
       let f = await bothSides("3700");
-      const reduce = f.clearingHouse
-        .connect(f.alice)
-        .openPosition(f.aliceCross, ETH, -E(5), 0);
-      await expect(reduce)
-        .to.emit(f.clearingHouse, "CircuitBreakerTripped")
-        .withArgs(ETH, E(3_000), E(3_700));
+      const reduce = f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, -E(5), 0);
+      await expect(reduce).to.emit(f.clearingHouse, "CircuitBreakerTripped").withArgs(ETH, E(3_000), E(3_700));
       await expect(reduce).to.emit(f.clearingHouse, "PositionChanged");
       let since = BigInt(await time.latest());
       let safety = await f.clearingHouse.marketSafety(ETH);
-      expect([
-        safety.referencePrice,
-        safety.reduceOnly,
-        safety.reduceOnlyUntil,
-      ]).to.deep.equal([E(3_700), true, since + HOUR]);
+      expect([safety.referencePrice, safety.reduceOnly, safety.reduceOnlyUntil]).to.deep.equal([
+        E(3_700),
+        true,
+        since + HOUR,
+      ]);
 
       f = await bothSides("3700");
-      const liquidation = f.clearingHouse
-        .connect(f.keeper)
-        .liquidate(f.bobCross, ETH, MAX);
-      await expect(liquidation)
-        .to.emit(f.clearingHouse, "CircuitBreakerTripped")
-        .withArgs(ETH, E(3_000), E(3_700));
+      const liquidation = f.clearingHouse.connect(f.keeper).liquidate(f.bobCross, ETH, MAX);
+      await expect(liquidation).to.emit(f.clearingHouse, "CircuitBreakerTripped").withArgs(ETH, E(3_000), E(3_700));
       await expect(liquidation).to.emit(f.clearingHouse, "Liquidated");
       since = BigInt(await time.latest());
       safety = await f.clearingHouse.marketSafety(ETH);
-      expect([
-        safety.referencePrice,
-        safety.reduceOnly,
-        safety.reduceOnlyUntil,
-      ]).to.deep.equal([E(3_700), true, since + HOUR]);
+      expect([safety.referencePrice, safety.reduceOnly, safety.reduceOnlyUntil]).to.deep.equal([
+        E(3_700),
+        true,
+        since + HOUR,
+      ]);
       const before = await snapshotState(f);
-      await expect(
-        f.clearingHouse
-          .connect(f.alice)
-          .openPosition(f.aliceCross, ETH, E(1), 0),
-      )
+      await expect(f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(1), 0))
         .to.be.revertedWithCustomError(f.clearingHouse, "MarketReduceOnly")
         .withArgs(ETH, since + HOUR);
       await expectStateUnchanged(f, before);
@@ -1409,48 +1101,28 @@ describe("Liquidation", () => {
       const since = BigInt(await time.latest());
       const before = await snapshotState(f);
       await time.setNextBlockTimestamp(since + HOUR - 1n);
-      await expect(
-        f.clearingHouse
-          .connect(f.alice)
-          .openPosition(f.aliceCross, ETH, E(1), 0),
-      )
+      await expect(f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(1), 0))
         .to.be.revertedWithCustomError(f.clearingHouse, "MarketReduceOnly")
         .withArgs(ETH, since + HOUR);
       await expectStateUnchanged(f, before);
       await time.increaseTo(since + HOUR);
       // expired: reads as cleared, reference 0 (no band until the next trade)
       const safety = await f.clearingHouse.marketSafety(ETH);
-      expect([
-        safety.referencePrice,
-        safety.reduceOnly,
-        safety.reduceOnlyUntil,
-      ]).to.deep.equal([0n, false, 0n]);
+      expect([safety.referencePrice, safety.reduceOnly, safety.reduceOnlyUntil]).to.deep.equal([0n, false, 0n]);
       // with no reference there is no band to be outside of until a trade re-anchors
       await expect(f.clearingHouse.pokeCircuitBreaker(ETH))
         .to.be.revertedWithCustomError(f.clearingHouse, "PriceWithinBand")
         .withArgs(ETH, 0n, E(3_700));
-      const trade = f.clearingHouse
-        .connect(f.alice)
-        .openPosition(f.aliceCross, ETH, E(1), 0);
+      const trade = f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(1), 0);
       await expect(trade).to.emit(f.clearingHouse, "PositionChanged");
       await expect(trade).not.to.emit(f.clearingHouse, "CircuitBreakerTripped");
       const anchored = await f.clearingHouse.marketSafety(ETH);
-      expect([anchored.referencePrice, anchored.reduceOnly]).to.deep.equal([
-        E(3_700),
-        false,
-      ]);
+      expect([anchored.referencePrice, anchored.reduceOnly]).to.deep.equal([E(3_700), false]);
       // and the band now runs around 3,700: 3,700 × 1.2 = 4,440 is inside, 4,440.00000001 is not
       await f.ethFeed.updateAnswer(P("4440.00000001"));
       const beforeBand = await snapshotState(f);
-      await expect(
-        f.clearingHouse
-          .connect(f.alice)
-          .openPosition(f.aliceCross, ETH, E(1), 0),
-      )
-        .to.be.revertedWithCustomError(
-          f.clearingHouse,
-          "PriceDeviationExceeded",
-        )
+      await expect(f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(1), 0))
+        .to.be.revertedWithCustomError(f.clearingHouse, "PriceDeviationExceeded")
         .withArgs(ETH, E(3_700), W("4440.00000001"));
       await expectStateUnchanged(f, beforeBand);
     });
@@ -1469,24 +1141,30 @@ describe("Liquidation", () => {
       ]);
       expect(await f.clearingHouse.circuitBreakerTimeout()).to.equal(HOUR);
       const safety = await f.clearingHouse.marketSafety(ETH);
-      expect([
-        safety.rateLimitCap,
-        safety.rateLimitWindow,
-        safety.reduceOnly,
-        safety.referencePrice,
-      ]).to.deep.equal([0n, 0n, false, 0n]);
+      expect([safety.rateLimitCap, safety.rateLimitWindow, safety.reduceOnly, safety.referencePrice]).to.deep.equal([
+        0n,
+        0n,
+        false,
+        0n,
+      ]);
     });
 
-    const outOfBounds: [string, Partial<typeof DEFAULT_LIQUIDATION_PARAMS>][] =
-      [
-        ["liquidationFee", { liquidationFee: units(1, 17) + 1n }],
-        ["keeperShare", { keeperShare: WAD + 1n }],
-        ["closeFactor", { closeFactor: 0n }],
-        ["closeFactor", { closeFactor: WAD + 1n }],
-        ["fullLiquidationThreshold", { fullLiquidationThreshold: WAD + 1n }],
-        ["dustThreshold", { dustThreshold: E(1_000_000) + 1n }],
-        ["collateralDiscount", { collateralDiscount: units(2, 17) + 1n }],
-      ];
+    const outOfBounds: [string, Partial<typeof DEFAULT_LIQUIDATION_PARAMS>][] = [
+      ["liquidationFee", { liquidationFee: units(1, 17) + 1n }],
+      ["keeperShare", { keeperShare: WAD + 1n }],
+      ["closeFactor", { closeFactor: 0n }],
+      ["closeFactor", { closeFactor: WAD + 1n }],
+      ["fullLiquidationThreshold", { fullLiquidationThreshold: WAD + 1n }],
+      ["dustThreshold", { dustThreshold: E(1_000_000) + 1n }],
+      ["collateralDiscount", { collateralDiscount: units(2, 17) + 1n }],
+      // granularity: rates are stored in whole millionths, the dust threshold in whole dollars
+      ["liquidationFee", { liquidationFee: units(1, 16) + 1n }],
+      ["keeperShare", { keeperShare: units(5, 17) + units(1, 11) }],
+      ["closeFactor", { closeFactor: 1n }],
+      ["fullLiquidationThreshold", { fullLiquidationThreshold: units(5, 17) - 1n }],
+      ["dustThreshold", { dustThreshold: E(100) + units(5, 17) }],
+      ["collateralDiscount", { collateralDiscount: units(5, 16) + 1n }],
+    ];
     for (const [name, change] of outOfBounds) {
       it(`setLiquidationParams rejects ${name} = ${Object.values(change)[0]} and keeps the parameters`, async () => {
         const f = await loadFixture(liquidationFixture);
@@ -1497,10 +1175,7 @@ describe("Liquidation", () => {
             ...change,
           }),
         )
-          .to.be.revertedWithCustomError(
-            f.clearingHouse,
-            "InvalidLiquidationParam",
-          )
+          .to.be.revertedWithCustomError(f.clearingHouse, "InvalidLiquidationParam")
           .withArgs(field(name));
         await expectStateUnchanged(f, before);
       });
@@ -1509,16 +1184,10 @@ describe("Liquidation", () => {
     it("setLiquidationParams accepts each bound, emits LiquidationParamsSet, owner only", async () => {
       const f = await loadFixture(liquidationFixture);
       const highest = [units(1, 17), WAD, WAD, WAD, E(1_000_000), units(2, 17)];
-      const lowest = [0n, 0n, 1n, 0n, 0n, 0n];
+      const lowest = [0n, 0n, units(1, 12), 0n, 0n, 0n]; // close factor: one millionth
       for (const values of [highest, lowest]) {
-        const [
-          liquidationFee,
-          keeperShare,
-          closeFactor,
-          fullLiquidationThreshold,
-          dustThreshold,
-          collateralDiscount,
-        ] = values;
+        const [liquidationFee, keeperShare, closeFactor, fullLiquidationThreshold, dustThreshold, collateralDiscount] =
+          values;
         const params = {
           liquidationFee,
           keeperShare,
@@ -1533,15 +1202,8 @@ describe("Liquidation", () => {
         expect(await f.clearingHouse.liquidationParams()).to.deep.equal(values);
       }
       const before = await snapshotState(f);
-      await expect(
-        f.clearingHouse
-          .connect(f.alice)
-          .setLiquidationParams(DEFAULT_LIQUIDATION_PARAMS),
-      )
-        .to.be.revertedWithCustomError(
-          f.clearingHouse,
-          "OwnableUnauthorizedAccount",
-        )
+      await expect(f.clearingHouse.connect(f.alice).setLiquidationParams(DEFAULT_LIQUIDATION_PARAMS))
+        .to.be.revertedWithCustomError(f.clearingHouse, "OwnableUnauthorizedAccount")
         .withArgs(f.alice.address);
       await expectStateUnchanged(f, before);
     });
@@ -1551,19 +1213,11 @@ describe("Liquidation", () => {
       const before = await snapshotState(f);
       for (const timeout of [59n, 7n * DAY + 1n, 0n]) {
         await expect(f.clearingHouse.setCircuitBreakerTimeout(timeout))
-          .to.be.revertedWithCustomError(
-            f.clearingHouse,
-            "InvalidLiquidationParam",
-          )
+          .to.be.revertedWithCustomError(f.clearingHouse, "InvalidLiquidationParam")
           .withArgs(field("circuitBreakerTimeout"));
       }
-      await expect(
-        f.clearingHouse.connect(f.alice).setCircuitBreakerTimeout(600),
-      )
-        .to.be.revertedWithCustomError(
-          f.clearingHouse,
-          "OwnableUnauthorizedAccount",
-        )
+      await expect(f.clearingHouse.connect(f.alice).setCircuitBreakerTimeout(600))
+        .to.be.revertedWithCustomError(f.clearingHouse, "OwnableUnauthorizedAccount")
         .withArgs(f.alice.address);
       await expectStateUnchanged(f, before);
       await expect(f.clearingHouse.setCircuitBreakerTimeout(7n * DAY))
@@ -1578,13 +1232,9 @@ describe("Liquidation", () => {
       await f.ethFeed.updateAnswer(P("3700"));
       await f.clearingHouse.pokeCircuitBreaker(ETH);
       const since = BigInt(await time.latest());
-      expect(
-        (await f.clearingHouse.marketSafety(ETH)).reduceOnlyUntil,
-      ).to.equal(since + 60n);
+      expect((await f.clearingHouse.marketSafety(ETH)).reduceOnlyUntil).to.equal(since + 60n);
       await f.clearingHouse.setCircuitBreakerTimeout(2n * HOUR);
-      expect(
-        (await f.clearingHouse.marketSafety(ETH)).reduceOnlyUntil,
-      ).to.equal(since + 2n * HOUR);
+      expect((await f.clearingHouse.marketSafety(ETH)).reduceOnlyUntil).to.equal(since + 2n * HOUR);
     });
   });
 
@@ -1594,16 +1244,11 @@ describe("Liquidation", () => {
       // which would be paid out of bad debt that insurance and the pool end up covering.
       for (const who of ["owner", "operator"] as const) {
         const f = await long30At("2650"); // equity −546.350675
-        if (who === "operator")
-          await f.vault
-            .connect(f.alice)
-            .setOperator(f.aliceCross, f.operator.address, true);
+        if (who === "operator") await f.vault.connect(f.alice).setOperator(f.aliceCross, f.operator.address, true);
         const caller = who === "owner" ? f.alice : f.operator;
         const wallet = await f.usdc.balanceOf(caller.address);
         // reward capped at max(0, −546.350675) = 0; insurance 0; shortfall = the whole penalty 795
-        await expect(
-          f.clearingHouse.connect(caller).liquidate(f.aliceCross, ETH, MAX),
-        )
+        await expect(f.clearingHouse.connect(caller).liquidate(f.aliceCross, ETH, MAX))
           .to.emit(f.clearingHouse, "Liquidated")
           .withArgs(
             f.aliceCross,
@@ -1622,9 +1267,7 @@ describe("Liquidation", () => {
           );
         expect(await f.usdc.balanceOf(caller.address)).to.equal(wallet);
         // only the trading loss: 9,954.999325 − 10,501.35 = −546.350675 (a stranger would have added 397.5 of debt)
-        expect(await f.vault.quoteBalance(f.aliceCross)).to.equal(
-          W("-546.350675"),
-        );
+        expect(await f.vault.quoteBalance(f.aliceCross)).to.equal(W("-546.350675"));
         expect(await f.vault.insuranceFund()).to.equal(0n);
         await expectConservation(f.vault, f.tokens);
       }
@@ -1635,22 +1278,13 @@ describe("Liquidation", () => {
       // turn 53.65 of equity into 400.5 of USDC, the difference becoming bad debt.
       for (const who of ["owner", "operator", "stranger"] as const) {
         const f = await long30At("2670"); // equity 80,100 − 80,046.350675 = 53.649325; MM 2,002.5: whole
-        await f.vault
-          .connect(f.alice)
-          .setOperator(f.aliceCross, f.operator.address, true);
-        const caller =
-          who === "owner"
-            ? f.alice
-            : who === "operator"
-              ? f.operator
-              : f.keeper;
+        await f.vault.connect(f.alice).setOperator(f.aliceCross, f.operator.address, true);
+        const caller = who === "owner" ? f.alice : who === "operator" ? f.operator : f.keeper;
         // closed 80,100: penalty 801; realized 80,100 − 90,001.35 = −9,901.35
         //   owner / operator: reward = min(400.5, 53.649325) = 53.649325, insurance 0, shortfall 747.350675, quote 0
         //   stranger: reward 400.5, insurance 0 (no equity left after it), shortfall 400.5, quote −346.850675
         const reward = who === "stranger" ? W("400.5") : W("53.649325");
-        await expect(
-          f.clearingHouse.connect(caller).liquidate(f.aliceCross, ETH, MAX),
-        )
+        await expect(f.clearingHouse.connect(caller).liquidate(f.aliceCross, ETH, MAX))
           .to.emit(f.clearingHouse, "Liquidated")
           .withArgs(
             f.aliceCross,
@@ -1667,14 +1301,11 @@ describe("Liquidation", () => {
             W("53.649325"),
             0n,
           );
-        expect(await f.usdc.balanceOf(caller.address)).to.equal(
-          reward / 10n ** 12n,
-        );
+        expect(await f.usdc.balanceOf(caller.address)).to.equal(reward / 10n ** 12n);
         const quote = await f.vault.quoteBalance(f.aliceCross);
         expect(quote).to.equal(who === "stranger" ? W("-346.850675") : 0n);
         // what the account lost (equity 53.649325 → quote after) is at least what its owner's side earned
-        if (who !== "stranger")
-          expect(W("53.649325") - quote).to.be.gte(reward);
+        if (who !== "stranger") expect(W("53.649325") - quote).to.be.gte(reward);
         await expectConservation(f.vault, f.tokens);
       }
     });
@@ -1683,9 +1314,7 @@ describe("Liquidation", () => {
       // at 2,690: equity 653.649325 ≥ reward 403.5, so the owner is paid 403.5 (not capped) and the account
       // loses 653.649325 of equity (reward + insurance 250.149325): a net loss of 250.149325 to her.
       let f = await long30At("2690");
-      await expect(
-        f.clearingHouse.connect(f.alice).liquidate(f.aliceCross, ETH, MAX),
-      )
+      await expect(f.clearingHouse.connect(f.alice).liquidate(f.aliceCross, ETH, MAX))
         .to.emit(f.clearingHouse, "Liquidated")
         .withArgs(
           f.aliceCross,
@@ -1708,12 +1337,8 @@ describe("Liquidation", () => {
       //   realized 80,701.2105 − 90,001.35 = −9,300.1395; fee 40.35060525
       //   quote = 9,954.999325 − 9,300.1395 − 40.35060525 = 614.50921975 > 403.5
       f = await long30At("2690");
-      await f.clearingHouse
-        .connect(f.alice)
-        .closePosition(f.aliceCross, ETH, 0);
-      expect(await f.vault.quoteBalance(f.aliceCross)).to.equal(
-        W("614.50921975"),
-      );
+      await f.clearingHouse.connect(f.alice).closePosition(f.aliceCross, ETH, 0);
+      expect(await f.vault.quoteBalance(f.aliceCross)).to.equal(W("614.50921975"));
     });
 
     it("liquidating a healthy account reverts AccountNotLiquidatable with its equity and MM; nothing moves", async () => {
@@ -1721,44 +1346,24 @@ describe("Liquidation", () => {
       const f = await long30At("2740");
       // equity = 30 × 2,740 − 80,046.350675 = 2,153.649325 ≥ MM 0.75 × 2,740 = 2,055
       const m = await f.clearingHouse.accountMargin(f.aliceCross);
-      expect([m.equity, m.maintenanceMargin, m.liquidatable]).to.deep.equal([
-        W("2153.649325"),
-        E(2_055),
-        false,
-      ]);
-      expect(
-        await f.clearingHouse.liquidationSize(f.aliceCross, ETH),
-      ).to.deep.equal([0n, false]);
+      expect([m.equity, m.maintenanceMargin, m.liquidatable]).to.deep.equal([W("2153.649325"), E(2_055), false]);
+      expect(await f.clearingHouse.liquidationSize(f.aliceCross, ETH)).to.deep.equal([0n, false]);
       const holders = [f.keeper.address];
       const before = await snapshotState(f, holders);
-      await expect(
-        f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, MAX),
-      )
-        .to.be.revertedWithCustomError(
-          f.clearingHouse,
-          "AccountNotLiquidatable",
-        )
+      await expect(f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, MAX))
+        .to.be.revertedWithCustomError(f.clearingHouse, "AccountNotLiquidatable")
         .withArgs(f.aliceCross, m.equity, m.maintenanceMargin);
       await f.ethFeed.updateAnswer(P("3000")); // equity 9,953.649325, MM 2,250
-      await expect(
-        f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, MAX),
-      )
-        .to.be.revertedWithCustomError(
-          f.clearingHouse,
-          "AccountNotLiquidatable",
-        )
+      await expect(f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, MAX))
+        .to.be.revertedWithCustomError(f.clearingHouse, "AccountNotLiquidatable")
         .withArgs(f.aliceCross, W("9953.649325"), E(2_250));
       // and a market the account holds nothing in
-      await expect(
-        f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, BTC, MAX),
-      )
+      await expect(f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, BTC, MAX))
         .to.be.revertedWithCustomError(f.clearingHouse, "NoPosition")
         .withArgs(f.aliceCross, BTC);
       await f.ethFeed.updateAnswer(P("2740"));
       await expectStateUnchanged(f, before, holders);
-      expect(await f.clearingHouse.positionOf(f.aliceCross, ETH)).to.deep.equal(
-        [E(30), W("-90001.35")],
-      );
+      expect(await f.clearingHouse.positionOf(f.aliceCross, ETH)).to.deep.equal([E(30), W("-90001.35")]);
     });
 
     it("an out-of-date funding index does not shield an account: margin, liquidationSize and liquidate accrue funding to now", async () => {
@@ -1770,27 +1375,16 @@ describe("Liquidation", () => {
       //   openNotional −3,001,500; fee 1,500.75; quote 258,499.25
       //   funding rate = 1,000 / 1,000,000 × 10 % = 0.01 % a day (longs pay); entry index 0
       await fundUsdc(f, f.alice, f.aliceCross, 260_000);
-      await f.clearingHouse
-        .connect(f.alice)
-        .openPosition(f.aliceCross, ETH, E(1_000), 0);
+      await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(1_000), 0);
       const t0 = BigInt(await time.latest());
-      expect(
-        await f.clearingHouse.positionFundingIndex(f.aliceCross, ETH),
-      ).to.equal(0n);
-      expect((await f.clearingHouse.marketState(ETH)).fundingRate).to.equal(
-        units(1, 14),
-      );
+      expect(await f.clearingHouse.positionFundingIndex(f.aliceCross, ETH)).to.equal(0n);
+      expect((await f.clearingHouse.marketState(ETH)).fundingRate).to.equal(units(1, 14));
       // at 2,861.58 without funding: equity = 258,499.25 + 2,861,580 − 3,001,500 = 118,579.25
       //   MM = 2.5 % × 1,000,000 + 5 % × 1,861,580 = 118,079: healthy by 500.25
       await f.ethFeed.updateAnswer(P("2861.58"));
       const before = await snapshotState(f, [keeper.address]);
-      await expect(
-        f.clearingHouse.connect(keeper).liquidate(f.aliceCross, ETH, MAX),
-      )
-        .to.be.revertedWithCustomError(
-          f.clearingHouse,
-          "AccountNotLiquidatable",
-        )
+      await expect(f.clearingHouse.connect(keeper).liquidate(f.aliceCross, ETH, MAX))
+        .to.be.revertedWithCustomError(f.clearingHouse, "AccountNotLiquidatable")
         .withArgs(
           f.aliceCross,
           (equity: bigint) => equity < W("118579.25") && equity > W("118579.2"), // a few seconds of funding
@@ -1802,25 +1396,19 @@ describe("Liquidation", () => {
       await f.ethFeed.updateAnswer(P("2861.58"));
       const perDay = (units(1, 14) * W("2861.58")) / WAD; // 0.286158 USD per ETH per day
       const index = (perDay * (3n * DAY - 1n)) / DAY;
-      expect((await f.clearingHouse.marketState(ETH)).fundingIndex).to.equal(
-        index,
-      );
+      expect((await f.clearingHouse.marketState(ETH)).fundingIndex).to.equal(index);
       const m = await f.clearingHouse.accountMargin(f.aliceCross);
       expect(m.equity).to.equal(W("118579.25") - index * 1_000n);
       expect(m.maintenanceMargin).to.equal(E(118_079));
       expect(m.liquidatable).to.equal(true);
       // partial: equity ≥ MM / 2; cap = 50 % × 2,861,580 / 2,861.58 = 500 ETH
-      expect(
-        await f.clearingHouse.liquidationSize(f.aliceCross, ETH),
-      ).to.deep.equal([E(500), false]);
+      expect(await f.clearingHouse.liquidationSize(f.aliceCross, ETH)).to.deep.equal([E(500), false]);
       // liquidation at t0 + 3 days exactly: index = 0.0001 × 2,861.58 × 3 = 0.858474; funding = 1,000 × 0.858474 = 858.474
       //   equityBefore = 118,579.25 − 858.474 = 117,720.776
       //   realized = 500 × 2,861.58 − 3,001,500 / 2 = 1,430,790 − 1,500,750 = −69,960
       //   penalty 1 % × 1,430,790 = 14,307.9: keeper 7,153.95, insurance 7,153.95
       await time.setNextBlockTimestamp(t0 + 3n * DAY);
-      await expect(
-        f.clearingHouse.connect(keeper).liquidate(f.aliceCross, ETH, MAX),
-      )
+      await expect(f.clearingHouse.connect(keeper).liquidate(f.aliceCross, ETH, MAX))
         .to.emit(f.clearingHouse, "Liquidated")
         .withArgs(
           f.aliceCross,
@@ -1837,18 +1425,12 @@ describe("Liquidation", () => {
           W("117720.776"),
           E(500),
         );
-      expect(
-        await f.clearingHouse.positionFundingIndex(f.aliceCross, ETH),
-      ).to.equal(W("0.858474"));
+      expect(await f.clearingHouse.positionFundingIndex(f.aliceCross, ETH)).to.equal(W("0.858474"));
       // the market is updated as by a trade: skew 500 → rate 500 / 1,000,000 × 10 % = 0.005 % a day
       const after = await f.clearingHouse.marketState(ETH);
-      expect([after.skew, after.fundingRate, after.fundingIndex]).to.deep.equal(
-        [E(500), units(5, 13), W("0.858474")],
-      );
+      expect([after.skew, after.fundingRate, after.fundingIndex]).to.deep.equal([E(500), units(5, 13), W("0.858474")]);
       // quote = 258,499.25 − 69,960 − 858.474 − 14,307.9 = 173,372.876; pool += 69,960 + 858.474
-      expect(await f.vault.quoteBalance(f.aliceCross)).to.equal(
-        W("173372.876"),
-      );
+      expect(await f.vault.quoteBalance(f.aliceCross)).to.equal(W("173372.876"));
       expect(await f.vault.poolBalance()).to.equal(W("1072319.224"));
       expect(await f.usdc.balanceOf(keeper.address)).to.equal(U("7153.95"));
       await expectConservation(f.vault, f.tokens);
@@ -1863,59 +1445,30 @@ describe("Liquidation", () => {
       await f.ethFeed.updateAnswer(P("6000"));
       // equity = 9,954.999325 + 180,000 − 90,001.35 = 99,953.649325; IM at $180,000 = 9,000
       const m = await f.clearingHouse.accountMargin(f.aliceCross);
-      expect([m.equity, m.initialMargin]).to.deep.equal([
-        W("99953.649325"),
-        E(9_000),
-      ]);
+      expect([m.equity, m.initialMargin]).to.deep.equal([W("99953.649325"), E(9_000)]);
       // free collateral = min(9,954.999325, 99,953.649325) − 9,000 = 954.999325
       expect(m.freeCollateral).to.equal(W("954.999325"));
       const holders = [f.alice.address];
       const before = await snapshotState(f, holders);
       // more than was deposited: the quote balance would go negative
-      await expect(
-        f.vault
-          .connect(f.alice)
-          .withdraw(f.aliceCross, f.usdc, U("10001"), f.alice.address),
-      )
+      await expect(f.vault.connect(f.alice).withdraw(f.aliceCross, f.usdc, U("10001"), f.alice.address))
         .to.be.revertedWithCustomError(f.vault, "InsufficientBalance")
-        .withArgs(
-          f.aliceCross,
-          await f.usdc.getAddress(),
-          U("9954.999325"),
-          U("10001"),
-        );
+        .withArgs(f.aliceCross, await f.usdc.getAddress(), U("9954.999325"), U("10001"));
       // the whole quote balance: collateral 0 → free = 0 − 9,000
-      await expect(
-        f.vault
-          .connect(f.alice)
-          .withdraw(f.aliceCross, f.usdc, U("9954.999325"), f.alice.address),
-      )
+      await expect(f.vault.connect(f.alice).withdraw(f.aliceCross, f.usdc, U("9954.999325"), f.alice.address))
         .to.be.revertedWithCustomError(f.vault, "InsufficientFreeCollateral")
         .withArgs(f.aliceCross, E(-9_000));
       // one micro-USDC more than the free collateral
-      await expect(
-        f.vault
-          .connect(f.alice)
-          .withdraw(f.aliceCross, f.usdc, U("954.999326"), f.alice.address),
-      )
+      await expect(f.vault.connect(f.alice).withdraw(f.aliceCross, f.usdc, U("954.999326"), f.alice.address))
         .to.be.revertedWithCustomError(f.vault, "InsufficientFreeCollateral")
         .withArgs(f.aliceCross, W("-0.000001"));
       // nor can the pumped price lever the position up further (circuit breaker: +100 % from 3,000)
-      await expect(
-        f.clearingHouse
-          .connect(f.alice)
-          .openPosition(f.aliceCross, ETH, E(30), 0),
-      )
-        .to.be.revertedWithCustomError(
-          f.clearingHouse,
-          "PriceDeviationExceeded",
-        )
+      await expect(f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(30), 0))
+        .to.be.revertedWithCustomError(f.clearingHouse, "PriceDeviationExceeded")
         .withArgs(ETH, E(3_000), E(6_000));
       await expectStateUnchanged(f, before, holders);
       // exactly the free collateral, which is the attacker's own deposit, can leave
-      await f.vault
-        .connect(f.alice)
-        .withdraw(f.aliceCross, f.usdc, U("954.999325"), f.alice.address);
+      await f.vault.connect(f.alice).withdraw(f.aliceCross, f.usdc, U("954.999325"), f.alice.address);
       expect(await f.vault.quoteBalance(f.aliceCross)).to.equal(E(9_000));
       expect(await f.usdc.balanceOf(f.alice.address)).to.equal(U("954.999325"));
     });
@@ -1928,32 +1481,18 @@ describe("Liquidation", () => {
       const holders = [f.keeper.address];
       const before = await snapshotState(f, holders);
       // 14.98 of 15 leaves 0.02 × 2,500 = $50
-      await expect(
-        f.clearingHouse
-          .connect(f.keeper)
-          .liquidate(f.aliceCross, ETH, W("14.98")),
-      )
+      await expect(f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, W("14.98")))
         .to.be.revertedWithCustomError(f.clearingHouse, "LiquidationLeavesDust")
         .withArgs(f.aliceCross, ETH, E(50));
       // 14.96 leaves 0.04 × 2,500 = $100: still dust (≤)
-      await expect(
-        f.clearingHouse
-          .connect(f.keeper)
-          .liquidate(f.aliceCross, ETH, W("14.96")),
-      )
+      await expect(f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, W("14.96")))
         .to.be.revertedWithCustomError(f.clearingHouse, "LiquidationLeavesDust")
         .withArgs(f.aliceCross, ETH, E(100));
       await expectStateUnchanged(f, before, holders);
-      expect(await f.clearingHouse.positionOf(f.aliceCross, ETH)).to.deep.equal(
-        [E(15), W("-45000.675")],
-      );
+      expect(await f.clearingHouse.positionOf(f.aliceCross, ETH)).to.deep.equal([E(15), W("-45000.675")]);
       // one lot less leaves 0.04000001 × 2,500 = $100.000025: allowed
-      await f.clearingHouse
-        .connect(f.keeper)
-        .liquidate(f.aliceCross, ETH, W("14.95999999"));
-      expect((await f.clearingHouse.positionOf(f.aliceCross, ETH))[0]).to.equal(
-        W("0.04000001"),
-      );
+      await f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, W("14.95999999"));
+      expect((await f.clearingHouse.positionOf(f.aliceCross, ETH))[0]).to.equal(W("0.04000001"));
     });
   });
 });
@@ -1975,14 +1514,10 @@ describe("MarginLens keeper views", () => {
    */
   async function lensFixture() {
     const f = await liquidationFixture();
-    const lens = await ethers.deployContract("MarginLens", [
-      await f.clearingHouse.getAddress(),
-    ]);
+    const lens = await ethers.deployContract("MarginLens", [await f.clearingHouse.getAddress()]);
     await long30(f);
     await fundUsdc(f, f.bob, f.bobCross, 100_000);
-    await f.clearingHouse
-      .connect(f.bob)
-      .openPosition(f.bobCross, ETH, -E(10), 0);
+    await f.clearingHouse.connect(f.bob).openPosition(f.bobCross, ETH, -E(10), 0);
     const carol = await newAccount(f.vault, f.carol);
     await fundUsdc(f, f.carol, carol, 1_000);
     await fundAccount(f, f.weth, f.carol, carol, E(1) / 10n);
@@ -2006,56 +1541,21 @@ describe("MarginLens keeper views", () => {
     token: string;
   };
   const rows = (list: readonly Candidate[]): Row[] =>
-    list.map((c) => [
-      c.accountId,
-      c.action,
-      c.equity,
-      c.maintenanceMargin,
-      c.quoteBalance,
-      c.token,
-    ]);
+    list.map((c) => [c.accountId, c.action, c.equity, c.maintenanceMargin, c.quoteBalance, c.token]);
 
   it("candidates lists only accounts needing action, with action 1 / 2 / 3 and their figures", async () => {
     const f = await loadFixture(lensFixture);
     const weth = await f.weth.getAddress();
-    const alice: Row = [
-      1n,
-      1n,
-      W("1553.649325"),
-      E(2_040),
-      W("9954.999325"),
-      ethers.ZeroAddress,
-    ];
+    const alice: Row = [1n, 1n, W("1553.649325"), E(2_040), W("9954.999325"), ethers.ZeroAddress];
     // carol: un-haircut value −697.10116364 + 0.1 × 2,720 = −425.10116364; first token held: WETH
-    const carol: Row = [
-      4n,
-      2n,
-      W("-425.10116364"),
-      0n,
-      W("-697.10116364"),
-      weth,
-    ];
-    const dave: Row = [
-      5n,
-      3n,
-      W("-697.30708868"),
-      0n,
-      W("-697.30708868"),
-      ethers.ZeroAddress,
-    ];
-    expect(rows(await f.lens.candidates(1, 10))).to.deep.equal([
-      alice,
-      carol,
-      dave,
-    ]);
+    const carol: Row = [4n, 2n, W("-425.10116364"), 0n, W("-697.10116364"), weth];
+    const dave: Row = [5n, 3n, W("-697.30708868"), 0n, W("-697.30708868"), ethers.ZeroAddress];
+    expect(rows(await f.lens.candidates(1, 10))).to.deep.equal([alice, carol, dave]);
     expect(rows(await f.lens.candidates(2, 2))).to.deep.equal([]);
     expect(rows(await f.lens.candidates(4, 1))).to.deep.equal([carol]);
     expect(rows(await f.lens.candidates(0, 5))).to.deep.equal([]);
     expect(rows(await f.lens.candidates(6, 1))).to.deep.equal([]);
-    expect(rows(await f.lens.candidatesMany([5n, 2n, 3n, 1n]))).to.deep.equal([
-      dave,
-      alice,
-    ]);
+    expect(rows(await f.lens.candidatesMany([5n, 2n, 3n, 1n]))).to.deep.equal([dave, alice]);
     await expect(f.lens.candidatesMany([1n, 99n]))
       .to.be.revertedWithCustomError(f.vault, "UnknownAccount")
       .withArgs(99);
@@ -2071,15 +1571,11 @@ describe("MarginLens keeper views", () => {
 
   it("liquidationPlan: maxCloseSize equals ClearingHouse.liquidationSize, with the whole flag (dust closes whole)", async () => {
     const f = await loadFixture(liquidationFixture);
-    const lens = await ethers.deployContract("MarginLens", [
-      await f.clearingHouse.getAddress(),
-    ]);
+    const lens = await ethers.deployContract("MarginLens", [await f.clearingHouse.getAddress()]);
     // alice: 30 ETH (as always) and 0.001 BTC on zero skew: fill 60,000 × (1 + 0.0005/50,000) = 60,000.0006,
     //   openNotional −60.0000006, fee 0.0300000003
     await long30(f);
-    await f.clearingHouse
-      .connect(f.alice)
-      .openPosition(f.aliceCross, BTC, W("0.001"), 0);
+    await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, BTC, W("0.001"), 0);
     expect(await lens.liquidationPlan(f.aliceCross)).to.deep.equal([
       [ETH, E(30), E(90_000), 0n, false],
       [BTC, W("0.001"), E(60), 0n, false],
@@ -2087,11 +1583,7 @@ describe("MarginLens keeper views", () => {
     await f.ethFeed.updateAnswer(P("2720"));
     // equity = 9,954.999325 − 0.0300000003 − 8,401.35 − 0.0000006 = 1,553.6193243997; MM = 2,040 + 1.5 = 2,041.5
     const m = await f.clearingHouse.accountMargin(f.aliceCross);
-    expect([m.equity, m.maintenanceMargin, m.notional]).to.deep.equal([
-      W("1553.6193243997"),
-      W("2041.5"),
-      E(81_660),
-    ]);
+    expect([m.equity, m.maintenanceMargin, m.notional]).to.deep.equal([W("1553.6193243997"), W("2041.5"), E(81_660)]);
     // ETH: 50 % × 81,660 / 2,720 = 15.011029411… → 15.01102941 ETH (whole lots, rounded down); BTC: $60 ≤ $100 → whole
     const plan = await lens.liquidationPlan(f.aliceCross);
     expect(plan).to.deep.equal([
@@ -2099,15 +1591,14 @@ describe("MarginLens keeper views", () => {
       [BTC, W("0.001"), E(60), W("0.001"), true],
     ]);
     for (const step of plan) {
-      expect(
-        await f.clearingHouse.liquidationSize(f.aliceCross, step.marketId),
-      ).to.deep.equal([step.maxCloseSize, step.whole]);
+      expect(await f.clearingHouse.liquidationSize(f.aliceCross, step.marketId)).to.deep.equal([
+        step.maxCloseSize,
+        step.whole,
+      ]);
     }
     expect(await lens.liquidationPlan(f.bobCross)).to.deep.equal([]);
     // a keeper following the plan closes exactly maxCloseSize
-    await expect(
-      f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, MAX),
-    )
+    await expect(f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, MAX))
       .to.emit(f.clearingHouse, "Liquidated")
       .withArgs(
         f.aliceCross,
@@ -2128,9 +1619,7 @@ describe("MarginLens keeper views", () => {
 
   it("follows one account from action 1 (liquidate) to 2 (liquidateCollateral) to 3 (settleBadDebt) to gone", async () => {
     const f = await loadFixture(liquidationFixture);
-    const lens = await ethers.deployContract("MarginLens", [
-      await f.clearingHouse.getAddress(),
-    ]);
+    const lens = await ethers.deployContract("MarginLens", [await f.clearingHouse.getAddress()]);
     await fundInsurance(f, U("500"));
     // alice: 10,000 USDC + 0.1 WETH, 30 ETH at 3,000.045; ETH to 2,650 (WETH 265 raw, 238.5 after the 10 % haircut)
     await fundAccount(f, f.weth, f.alice, f.aliceCross, E(1) / 10n);
@@ -2139,18 +1628,9 @@ describe("MarginLens keeper views", () => {
     const weth = await f.weth.getAddress();
     // equity = 9,954.999325 + 238.5 + 79,500 − 90,001.35 = −307.850675; MM 1,987.5
     expect(rows(await lens.candidatesMany([f.aliceCross]))).to.deep.equal([
-      [
-        f.aliceCross,
-        1n,
-        W("-307.850675"),
-        W("1987.5"),
-        QUOTE0,
-        ethers.ZeroAddress,
-      ],
+      [f.aliceCross, 1n, W("-307.850675"), W("1987.5"), QUOTE0, ethers.ZeroAddress],
     ]);
-    expect(await lens.liquidationPlan(f.aliceCross)).to.deep.equal([
-      [ETH, E(30), E(79_500), E(30), true],
-    ]);
+    expect(await lens.liquidationPlan(f.aliceCross)).to.deep.equal([[ETH, E(30), E(79_500), E(30), true]]);
     // whole: realized −10,501.35, keeper 397.5, insurance 0 → quote −943.850675; WETH untouched
     await f.clearingHouse.connect(f.keeper).liquidate(f.aliceCross, ETH, MAX);
     // action 2: value = −943.850675 + 265 = −678.850675
@@ -2160,43 +1640,19 @@ describe("MarginLens keeper views", () => {
     expect(await lens.liquidationPlan(f.aliceCross)).to.deep.equal([]);
     // the whole 0.1 WETH for 265 / 1.05 = 252.380952380… → 252.380953 USDC
     await armLiquidator(f.usdc, f.vault, f.keeper2, U("1000"));
-    await expect(
-      f.clearingHouse
-        .connect(f.keeper2)
-        .liquidateCollateral(f.aliceCross, weth, U("1000")),
-    )
+    await expect(f.clearingHouse.connect(f.keeper2).liquidateCollateral(f.aliceCross, weth, U("1000")))
       .to.emit(f.vault, "CollateralLiquidated")
-      .withArgs(
-        f.aliceCross,
-        weth,
-        f.keeper2.address,
-        U("252.380953"),
-        E(1) / 10n,
-        E(2_650),
-      );
+      .withArgs(f.aliceCross, weth, f.keeper2.address, U("252.380953"), E(1) / 10n, E(2_650));
     // action 3: −943.850675 + 252.380953 = −691.469722
     expect(rows(await lens.candidatesMany([f.aliceCross]))).to.deep.equal([
-      [
-        f.aliceCross,
-        3n,
-        W("-691.469722"),
-        0n,
-        W("-691.469722"),
-        ethers.ZeroAddress,
-      ],
+      [f.aliceCross, 3n, W("-691.469722"), 0n, W("-691.469722"), ethers.ZeroAddress],
     ]);
     // insurance 500 covers part, the pool ledger the remaining 191.469722
     const pool = await f.vault.poolBalance();
     const tx = f.clearingHouse.connect(f.keeper).settleBadDebt(f.aliceCross);
-    await expect(tx)
-      .to.emit(f.vault, "BadDebtSettled")
-      .withArgs(f.aliceCross, W("691.469722"), W("691.469722"));
-    await expect(tx)
-      .to.emit(f.vault, "BadDebtCovered")
-      .withArgs(f.aliceCross, E(500));
-    await expect(tx)
-      .to.emit(f.vault, "BadDebtSocialized")
-      .withArgs(f.aliceCross, W("191.469722"));
+    await expect(tx).to.emit(f.vault, "BadDebtSettled").withArgs(f.aliceCross, W("691.469722"), W("691.469722"));
+    await expect(tx).to.emit(f.vault, "BadDebtCovered").withArgs(f.aliceCross, E(500));
+    await expect(tx).to.emit(f.vault, "BadDebtSocialized").withArgs(f.aliceCross, W("191.469722"));
     expect(await f.vault.poolBalance()).to.equal(pool - W("191.469722"));
     expect(await f.vault.insuranceFund()).to.equal(0n);
     expect(rows(await lens.candidatesMany([f.aliceCross]))).to.deep.equal([]);

@@ -5,6 +5,8 @@ import { deployLocal } from "../src/deploy/local";
 import { loadParameters } from "../src/deploy/parameters";
 import { runCollateralDemo } from "../src/demo/collateralDemo";
 import { runHedgeDemo } from "../src/demo/hedgeDemo";
+import { runLiquidationDemo } from "../src/demo/liquidationDemo";
+import { expectConservation } from "./shared/ledger";
 import { units } from "./shared/fixtures";
 import { expectConservation } from "./shared/ledger";
 
@@ -80,6 +82,16 @@ describe("Local deployment (ignition/modules/Protocol.ts + parameters/local.json
     }
     expect(await ch.groupOffset(1)).to.equal(units(8, 17));
     expect(await ch.maxPositionsPerAccount()).to.equal(16);
+    // liquidation: fee 1 %, keeper share 50 %, close factor 50 %, threshold 0.5, dust $100, discount 5 %
+    expect(await ch.liquidationParams()).to.deep.equal([
+      units(1, 16),
+      units(5, 17),
+      units(5, 17),
+      units(5, 17),
+      units(100, 18),
+      units(5, 16),
+    ]);
+    for (const market of [1, 2, 3]) expect((await ch.marketSafety(market)).rateLimitCap).to.equal(0n); // off
   });
 
   it("reads the same numbers the module defaults to (parameters file and module agree)", async () => {
@@ -118,5 +130,30 @@ describe("Local deployment (ignition/modules/Protocol.ts + parameters/local.json
     // cross: 29,950 × (1 − 0.8 × 598,000 / 599,000) ≈ 6,030 (rounded up)
     expect(hedge.cross.initialMargin).to.be.closeTo(units(6_030, 18), units(1, 18));
     expect(lines.join("\n")).to.match(/hedging in one account saves \$23,91\d\.\d\d \(79\.\d %\)/);
+  });
+
+  it("npm start's liquidation part: a crash, a scripted keeper, bad debt; its ledgers equal the Vault's", async () => {
+    const { protocol } = await runCollateralDemo(hre, () => undefined);
+    await runHedgeDemo(hre, protocol, () => undefined);
+    const lines: string[] = [];
+    const result = await runLiquidationDemo(hre, protocol, (line) => lines.push(line));
+    const text = lines.join("\n");
+    expect(text).to.contain("PriceDeviationExceeded");
+    const kinds = new Set(result.liquidations.map((l) => (l.newSize === 0n ? "full" : "partial")));
+    expect([...kinds].sort()).to.deep.equal(["full", "partial"]);
+    expect(result.liquidations.some((l) => l.shortfall > 0n)).to.equal(true);
+    expect(result.collateral.length).to.be.greaterThan(0);
+    expect(result.badDebt.length).to.be.greaterThan(0);
+    // the insurance fund moved by exactly what the events say: + insurance fees + sub-unit keeper
+    // remainders + repayment excess − bad debt covered
+    const fees = result.liquidations.reduce((s, l) => s + l.insuranceFee + (l.keeperReward % 10n ** 12n), 0n);
+    const excess = result.collateral.reduce((s, c) => s + c.insuranceExcess, 0n);
+    const covered = result.badDebt.reduce((s, b) => s + b.covered, 0n);
+    expect(result.after.insuranceFund - result.before.insuranceFund).to.equal(fees + excess - covered);
+    expect(await protocol.vault.insuranceFund()).to.equal(result.after.insuranceFund);
+    expect(await protocol.vault.poolBalance()).to.equal(result.after.poolLedger);
+    // no liquidatable account, collateral debt or bad debt is left behind
+    expect(await protocol.lens.candidates(1, 100)).to.deep.equal([]);
+    await expectConservation(protocol.vault, [protocol.usdc, protocol.weth, protocol.wbtc]);
   });
 });

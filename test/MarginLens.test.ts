@@ -58,7 +58,9 @@ describe("MarginLens", () => {
   it("reverts UnknownAccount for an id never created", async () => {
     const { p } = await loadFixture(withAccounts);
     await expect(p.lens.health(99)).to.be.revertedWithCustomError(p.vault, "UnknownAccount").withArgs(99);
-    await expect(p.lens.healthMany([1, 99])).to.be.revertedWithCustomError(p.vault, "UnknownAccount").withArgs(99);
+    await expect(p.lens.healthMany([1, 99]))
+      .to.be.revertedWithCustomError(p.vault, "UnknownAccount")
+      .withArgs(99);
   });
 
   it("previewTrade predicts exactly what the trade then does (IM before MM)", async () => {

@@ -12,7 +12,7 @@ const RUNS = Number(process.env.FC_RUNS ?? 200);
 
 const uint = (max: bigint) => fc.bigInt({ min: 0n, max });
 const wadPrice = fc.bigInt({ min: 1n, max: 10n ** 30n });
-const haircut = fc.bigInt({ min: 0n, max: (99n * 10n ** 16n) - 1n });
+const haircut = fc.bigInt({ min: 0n, max: 99n * 10n ** 16n - 1n });
 const decimals = fc.integer({ min: 0, max: 18 });
 
 describe("Margin math: Solidity == TypeScript to the wei", () => {
@@ -48,11 +48,11 @@ describe("Margin math: Solidity == TypeScript to the wei", () => {
         wadPrice,
         haircut,
         async ([d, balance], price, cut) => {
-        const holding = { balance, decimals: d, price, haircut: cut };
-        expect(await h.collateralValue(balance, d, price)).to.equal(collateralValueRaw(holding));
-        const valued = await h.haircutValue(balance, d, price, cut);
-        expect(valued).to.equal(collateralValueHaircut(holding));
-        expect(valued <= collateralValueRaw(holding), "haircut value never exceeds raw value").to.equal(true);
+          const holding = { balance, decimals: d, price, haircut: cut };
+          expect(await h.collateralValue(balance, d, price)).to.equal(collateralValueRaw(holding));
+          const valued = await h.haircutValue(balance, d, price, cut);
+          expect(valued).to.equal(collateralValueHaircut(holding));
+          expect(valued <= collateralValueRaw(holding), "haircut value never exceeds raw value").to.equal(true);
         },
       ),
       { seed: SEED, numRuns: RUNS },
@@ -90,7 +90,8 @@ describe("Margin math: Solidity == TypeScript to the wei", () => {
           expect(await f.vault.rawCollateralValue(id)).to.equal(accountCollateralValue(holdings, quote, false));
           // return the tokens so caps never bind
           for (let i = 0; i < tokens.length; i++) {
-            if (amounts[i] > 0n) await f.vault.connect(f.alice).withdraw(id, tokens[i].token, amounts[i], f.alice.address);
+            if (amounts[i] > 0n)
+              await f.vault.connect(f.alice).withdraw(id, tokens[i].token, amounts[i], f.alice.address);
           }
         },
       ),

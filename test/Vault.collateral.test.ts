@@ -304,10 +304,9 @@ describe("Vault: collateral", () => {
       const most = (units(400, 18) * WAD) / units(2_700, 18);
       await f.vault.connect(f.alice).withdraw(f.aliceCross, f.weth, most, f.alice.address);
       expect(await f.vault.freeCollateral(f.aliceCross)).to.be.gte(0n);
-      await expect(f.vault.connect(f.alice).withdraw(f.aliceCross, f.weth, 1n, f.alice.address)).to.be.revertedWithCustomError(
-        f.vault,
-        "InsufficientFreeCollateral",
-      );
+      await expect(
+        f.vault.connect(f.alice).withdraw(f.aliceCross, f.weth, 1n, f.alice.address),
+      ).to.be.revertedWithCustomError(f.vault, "InsufficientFreeCollateral");
       await expectConservation(f.vault, f.tokens);
     });
 

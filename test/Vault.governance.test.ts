@@ -140,8 +140,12 @@ describe("Vault: governance and ledgers", () => {
       await expect(f.vault.connect(f.mallory).pause(PAUSE_DEPOSIT))
         .to.be.revertedWithCustomError(f.vault, "NotGuardian")
         .withArgs(f.mallory.address);
-      await expect(f.vault.connect(f.guardian).pause(0)).to.be.revertedWithCustomError(f.vault, "InvalidPauseFlags").withArgs(0);
-      await expect(f.vault.connect(f.guardian).pause(8)).to.be.revertedWithCustomError(f.vault, "InvalidPauseFlags").withArgs(8);
+      await expect(f.vault.connect(f.guardian).pause(0))
+        .to.be.revertedWithCustomError(f.vault, "InvalidPauseFlags")
+        .withArgs(0);
+      await expect(f.vault.connect(f.guardian).pause(8))
+        .to.be.revertedWithCustomError(f.vault, "InvalidPauseFlags")
+        .withArgs(8);
       expect(await f.vault.pausedFlags()).to.equal(0);
     });
 
@@ -149,7 +153,10 @@ describe("Vault: governance and ledgers", () => {
       const f = await loadFixture(vaultFixture);
       await expect(f.vault.setGuardian(f.bob.address)).to.emit(f.vault, "GuardianSet").withArgs(f.bob.address);
       expect(await f.vault.guardian()).to.equal(f.bob.address);
-      await expect(f.vault.connect(f.guardian).pause(PAUSE_DEPOSIT)).to.be.revertedWithCustomError(f.vault, "NotGuardian");
+      await expect(f.vault.connect(f.guardian).pause(PAUSE_DEPOSIT)).to.be.revertedWithCustomError(
+        f.vault,
+        "NotGuardian",
+      );
       await f.vault.connect(f.bob).pause(PAUSE_DEPOSIT);
       await expect(f.vault.connect(f.mallory).setGuardian(f.mallory.address))
         .to.be.revertedWithCustomError(f.vault, "OwnableUnauthorizedAccount")
@@ -176,14 +183,18 @@ describe("Vault: governance and ledgers", () => {
         f.vault,
         "OwnableUnauthorizedAccount",
       );
-      await expect(f.vault.setClearingHouse(f.bob.address)).to.emit(f.vault, "ClearingHouseSet").withArgs(f.bob.address);
+      await expect(f.vault.setClearingHouse(f.bob.address))
+        .to.emit(f.vault, "ClearingHouseSet")
+        .withArgs(f.bob.address);
       await expect(f.vault.setClearingHouse(f.alice.address))
         .to.be.revertedWithCustomError(f.vault, "AlreadySet")
         .withArgs(f.bob.address);
       expect(await f.vault.clearingHouse()).to.equal(f.bob.address);
 
       await expect(f.vault.setLiquidityPool(ethers.ZeroAddress)).to.be.revertedWithCustomError(f.vault, "ZeroAddress");
-      await expect(f.vault.setLiquidityPool(f.bob.address)).to.emit(f.vault, "LiquidityPoolSet").withArgs(f.bob.address);
+      await expect(f.vault.setLiquidityPool(f.bob.address))
+        .to.emit(f.vault, "LiquidityPoolSet")
+        .withArgs(f.bob.address);
       await expect(f.vault.setLiquidityPool(f.alice.address))
         .to.be.revertedWithCustomError(f.vault, "AlreadySet")
         .withArgs(f.bob.address);
@@ -212,7 +223,10 @@ describe("Vault: governance and ledgers", () => {
       await expect(f.vault.withdrawInsurance(f.weth, 1n, f.owner.address))
         .to.be.revertedWithCustomError(f.vault, "InsufficientLedger")
         .withArgs(HASH("insuranceToken"), 0, 1);
-      await expect(f.vault.withdrawInsurance(f.usdc, 0, f.owner.address)).to.be.revertedWithCustomError(f.vault, "ZeroAmount");
+      await expect(f.vault.withdrawInsurance(f.usdc, 0, f.owner.address)).to.be.revertedWithCustomError(
+        f.vault,
+        "ZeroAmount",
+      );
       await expect(f.vault.withdrawInsurance(f.usdc, 1n, ethers.ZeroAddress)).to.be.revertedWithCustomError(
         f.vault,
         "ZeroAddress",
@@ -263,7 +277,10 @@ describe("Vault: governance and ledgers", () => {
       await expect(f.vault.connect(pool).poolWithdraw(pool.address, units(5_000, 6) + 1n))
         .to.be.revertedWithCustomError(f.vault, "InsufficientLedger")
         .withArgs(HASH("pool"), units(5_000, 18), units(5_000, 18) + 10n ** 12n);
-      await expect(f.vault.connect(pool).poolWithdraw(pool.address, 0)).to.be.revertedWithCustomError(f.vault, "ZeroAmount");
+      await expect(f.vault.connect(pool).poolWithdraw(pool.address, 0)).to.be.revertedWithCustomError(
+        f.vault,
+        "ZeroAmount",
+      );
       await expect(f.vault.connect(pool).poolWithdraw(ethers.ZeroAddress, 1n)).to.be.revertedWithCustomError(
         f.vault,
         "ZeroAddress",

@@ -60,7 +60,14 @@ export default buildModule("Protocol", (m) => {
     libraries: { MarketConfig: marketConfig },
   });
   const setHook = m.call(vault, "setClearingHouse", [clearingHouse]);
-  const market = (id: string, oracleFuture: ReturnType<typeof oracle>, group: number, skewScale: bigint, oiCap: bigint, after: Parameters<typeof m.call>[3]) =>
+  const market = (
+    id: string,
+    oracleFuture: ReturnType<typeof oracle>,
+    group: number,
+    skewScale: bigint,
+    oiCap: bigint,
+    after: Parameters<typeof m.call>[3],
+  ) =>
     m.call(
       clearingHouse,
       "addMarket",

@@ -1,9 +1,5 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import type {
-  ContractTransactionReceipt,
-  ContractTransactionResponse,
-  Interface,
-} from "ethers";
+import type { ContractTransactionReceipt, ContractTransactionResponse, Interface } from "ethers";
 import { deployLocal, type LocalProtocol } from "../deploy/local";
 import { explainFailure } from "../demo/liquidationDemo";
 
@@ -61,29 +57,14 @@ export async function measureLiquidationGas(
   const { ethers } = hre;
   const p: LocalProtocol = await deployLocal(hre);
   const [deployer, alice, bob, keeper] = await ethers.getSigners();
-  const interfaces = [
-    p.clearingHouse.interface,
-    p.vault.interface,
-    p.usdc.interface,
-    p.ethOracle.interface,
-  ];
-  const tx = (
-    action: string,
-    send: () => Promise<ContractTransactionResponse>,
-  ) => receiptOf(action, send, interfaces);
+  const interfaces = [p.clearingHouse.interface, p.vault.interface, p.usdc.interface, p.ethOracle.interface];
+  const tx = (action: string, send: () => Promise<ContractTransactionResponse>) => receiptOf(action, send, interfaces);
 
   const params = await p.clearingHouse.marketParams(BTC); // BTC-PERP's settings, ungrouped
   const extraFeeds = [];
   for (let i = 0; i < extraMarkets; i++) {
-    const feed = await ethers.deployContract("MockAggregator", [
-      8,
-      `X${i} / USD`,
-      100n * 10n ** 8n,
-    ]);
-    const oracle = await ethers.deployContract("ChainlinkOracle", [
-      await feed.getAddress(),
-      86_400n,
-    ]);
+    const feed = await ethers.deployContract("MockAggregator", [8, `X${i} / USD`, 100n * 10n ** 8n]);
+    const oracle = await ethers.deployContract("ChainlinkOracle", [await feed.getAddress(), 86_400n]);
     extraFeeds.push(feed);
     await tx(`addMarket X${i}`, async () =>
       p.clearingHouse.connect(deployer).addMarket({
@@ -106,38 +87,23 @@ export async function measureLiquidationGas(
   const markets = Number(await p.clearingHouse.marketCount());
   const extras = Array.from({ length: markets - 3 }, (_, i) => i + 4); // ungrouped extra markets
 
-  await tx("approve USDC (alice)", () =>
-    p.usdc.connect(alice).approve(p.vault, ethers.MaxUint256),
-  );
-  await tx("approve WETH (alice)", () =>
-    p.weth.connect(alice).approve(p.vault, ethers.MaxUint256),
-  );
-  await tx("approve USDC (bob)", () =>
-    p.usdc.connect(bob).approve(p.vault, ethers.MaxUint256),
-  );
+  await tx("approve USDC (alice)", () => p.usdc.connect(alice).approve(p.vault, ethers.MaxUint256));
+  await tx("approve WETH (alice)", () => p.weth.connect(alice).approve(p.vault, ethers.MaxUint256));
+  await tx("approve USDC (bob)", () => p.usdc.connect(bob).approve(p.vault, ethers.MaxUint256));
   const account = async (signer: typeof alice, usdc: bigint, weth = 0n) => {
     await tx("createAccount", () => p.vault.connect(signer).createAccount(0));
     const id = await p.vault.accountCount();
     if (usdc > 0n) {
       await tx("mint USDC", () => p.usdc.mint(signer.address, usdc));
-      await tx(`deposit USDC into #${id}`, () =>
-        p.vault.connect(signer).deposit(id, p.usdc, usdc),
-      );
+      await tx(`deposit USDC into #${id}`, () => p.vault.connect(signer).deposit(id, p.usdc, usdc));
     }
     if (weth > 0n) {
       await tx("mint WETH", () => p.weth.mint(signer.address, weth));
-      await tx(`deposit WETH into #${id}`, () =>
-        p.vault.connect(signer).deposit(id, p.weth, weth),
-      );
+      await tx(`deposit WETH into #${id}`, () => p.vault.connect(signer).deposit(id, p.weth, weth));
     }
     return id;
   };
-  const open = (
-    signer: typeof alice,
-    id: bigint,
-    marketId: number,
-    size: bigint,
-  ) =>
+  const open = (signer: typeof alice, id: bigint, marketId: number, size: bigint) =>
     tx(`openPosition(#${id}, market ${marketId}, ${size})`, () =>
       p.clearingHouse.connect(signer).openPosition(id, marketId, size, 0),
     );
@@ -145,19 +111,13 @@ export async function measureLiquidationGas(
   // steady state: every market already traded (bob spreads over accounts of at most 16 positions)
   for (let first = 1; first <= markets; first += 16) {
     const bobId = await account(bob, 1_000_000n * USDC);
-    for (let m = first; m <= Math.min(markets, first + 15); m++)
-      await open(bob, bobId, m, EXTRA_SIZE);
+    for (let m = first; m <= Math.min(markets, first + 15); m++) await open(bob, bobId, m, EXTRA_SIZE);
   }
   // the keeper already holds USDC (and WETH) and has approved the Vault; the insurance fund holds its seed
-  await tx("mint USDC to the keeper", () =>
-    p.usdc.mint(keeper.address, 1_000_000n * USDC),
-  );
+  await tx("mint USDC to the keeper", () => p.usdc.mint(keeper.address, 1_000_000n * USDC));
   await tx("mint WETH to the keeper", () => p.weth.mint(keeper.address, WAD));
-  await tx("keeper approves the Vault", () =>
-    p.usdc.connect(keeper).approve(p.vault, ethers.MaxUint256),
-  );
-  if ((await p.vault.insuranceFund()) === 0n)
-    throw new Error("the insurance fund is empty: check insuranceSeed");
+  await tx("keeper approves the Vault", () => p.usdc.connect(keeper).approve(p.vault, ethers.MaxUint256));
+  if ((await p.vault.insuranceFund()) === 0n) throw new Error("the insurance fund is empty: check insuranceSeed");
 
   // Long 1 BTC at $60,000 (MM $1,500, IM $3,000). BTC then falls 5 % to $57,000 (MM $1,425):
   // $4,040 leaves equity ≈ $1,000, in [MM/2, MM): partial; $3,330 leaves ≈ $290 < MM/2: full;
@@ -166,8 +126,7 @@ export async function measureLiquidationGas(
   for (const count of [1, 1, 4, 16]) {
     const id = await account(alice, 4_040n * USDC);
     await open(alice, id, BTC, WAD);
-    for (const m of extras.slice(0, count - 1))
-      await open(alice, id, m, EXTRA_SIZE);
+    for (const m of extras.slice(0, count - 1)) await open(alice, id, m, EXTRA_SIZE);
     partialIds.push({ positions: count, id });
   }
   const fullId = await account(alice, 3_330n * USDC);
@@ -180,9 +139,7 @@ export async function measureLiquidationGas(
   await open(alice, badDebtId, BTC, WAD);
 
   const btcPrice = (await p.btcFeed.latestRoundData()).answer;
-  await tx("BTC falls 5 %", () =>
-    p.btcFeed.updateAnswer((btcPrice * 95n) / 100n),
-  );
+  await tx("BTC falls 5 %", () => p.btcFeed.updateAnswer((btcPrice * 95n) / 100n));
 
   // Each measured liquidation but one comes first after an oracle update (BTC $1 lower each time),
   // as a keeper's usually does: it moves the circuit-breaker reference to the new price.
@@ -195,17 +152,13 @@ export async function measureLiquidationGas(
   const liquidate = async (id: bigint, expectWhole: boolean) => {
     const [size, whole] = await p.clearingHouse.liquidationSize(id, BTC);
     if (size === 0n)
-      throw new Error(
-        `account #${id} is not liquidatable at BTC -5 %: the bench's deposits need adjusting`,
-      );
+      throw new Error(`account #${id} is not liquidatable at BTC -5 %: the bench's deposits need adjusting`);
     if (whole !== expectWhole) {
       throw new Error(
         `account #${id}: expected a ${expectWhole ? "full" : "partial"} liquidation, liquidationSize says whole=${whole}`,
       );
     }
-    const receipt = await tx(`liquidate(#${id}, BTC-PERP, ${size})`, () =>
-      ch.liquidate(id, BTC, size),
-    );
+    const receipt = await tx(`liquidate(#${id}, BTC-PERP, ${size})`, () => ch.liquidate(id, BTC, size));
     return receipt.gasUsed;
   };
 
@@ -213,10 +166,7 @@ export async function measureLiquidationGas(
   let partialSamePrice = 0n;
   for (const [i, { positions, id }] of partialIds.entries()) {
     const held = (await p.clearingHouse.accountMarkets(id)).length;
-    if (held !== positions)
-      throw new Error(
-        `account #${id} holds ${held} positions, expected ${positions}`,
-      );
+    if (held !== positions) throw new Error(`account #${id} holds ${held} positions, expected ${positions}`);
     if (i === 1) {
       partialSamePrice = await liquidate(id, false); // same price as the one before
     } else {
@@ -229,45 +179,29 @@ export async function measureLiquidationGas(
 
   await liquidate(collateralId, true);
   const quote = await p.vault.quoteBalance(collateralId);
-  if (quote >= 0n)
-    throw new Error(
-      `account #${collateralId} has no debt after its liquidation (quote ${quote})`,
-    );
+  if (quote >= 0n) throw new Error(`account #${collateralId} has no debt after its liquidation (quote ${quote})`);
   const debt = (-quote + 10n ** 12n - 1n) / 10n ** 12n;
   const liquidateCollateral = (
     await tx(`liquidateCollateral(#${collateralId}, WETH, ${debt})`, () =>
       ch.liquidateCollateral(collateralId, p.weth, debt),
     )
   ).gasUsed;
-  if (
-    (await p.vault.quoteBalance(collateralId)) !== 0n ||
-    (await p.vault.balanceOf(collateralId, p.weth)) === 0n
-  ) {
-    throw new Error(
-      `liquidateCollateral of #${collateralId} should repay the whole debt and leave WETH`,
-    );
+  if ((await p.vault.quoteBalance(collateralId)) !== 0n || (await p.vault.balanceOf(collateralId, p.weth)) === 0n) {
+    throw new Error(`liquidateCollateral of #${collateralId} should repay the whole debt and leave WETH`);
   }
 
   await nudgeBtc();
   const fullShortfall = await liquidate(badDebtId, true);
   const value = await p.vault.rawCollateralValue(badDebtId);
-  if (value >= 0n)
-    throw new Error(
-      `account #${badDebtId} has no bad debt after its liquidation (value ${value})`,
-    );
-  const settleBadDebt = (
-    await tx(`settleBadDebt(#${badDebtId})`, () => ch.settleBadDebt(badDebtId))
-  ).gasUsed;
+  if (value >= 0n) throw new Error(`account #${badDebtId} has no bad debt after its liquidation (value ${value})`);
+  const settleBadDebt = (await tx(`settleBadDebt(#${badDebtId})`, () => ch.settleBadDebt(badDebtId))).gasUsed;
 
   // the last extra market, traded at $100, moves to $75: 25 % off its reference
   const feed = extraFeeds[extraFeeds.length - 1];
   const pokeMarket = markets;
   await tx("extra feed falls 25 %", () => feed.updateAnswer(75n * 10n ** 8n));
-  const pokeCircuitBreaker = (
-    await tx(`pokeCircuitBreaker(${pokeMarket})`, () =>
-      ch.pokeCircuitBreaker(pokeMarket),
-    )
-  ).gasUsed;
+  const pokeCircuitBreaker = (await tx(`pokeCircuitBreaker(${pokeMarket})`, () => ch.pokeCircuitBreaker(pokeMarket)))
+    .gasUsed;
 
   return {
     partial,

@@ -69,8 +69,24 @@ export async function runCollateralDemo(
   const unit = (decimals: number) => 10n ** BigInt(decimals);
 
   const accounts: DemoAccount[] = [
-    { name: "alice", signer: alice, mode: 0, deposits: [{ token: usdc, amount: 10_000n * unit(6) }, { token: weth, amount: 5n * unit(18) }] },
-    { name: "bob", signer: bob, mode: 0, deposits: [{ token: wbtc, amount: unit(8) / 2n }, { token: weth, amount: 2n * unit(18) }] },
+    {
+      name: "alice",
+      signer: alice,
+      mode: 0,
+      deposits: [
+        { token: usdc, amount: 10_000n * unit(6) },
+        { token: weth, amount: 5n * unit(18) },
+      ],
+    },
+    {
+      name: "bob",
+      signer: bob,
+      mode: 0,
+      deposits: [
+        { token: wbtc, amount: unit(8) / 2n },
+        { token: weth, amount: 2n * unit(18) },
+      ],
+    },
     { name: "carol", signer: carol, mode: 1, deposits: [{ token: usdc, amount: 25_000n * unit(6) }] },
   ];
 

@@ -40,7 +40,9 @@ async function row(p: LocalProtocol, label: string, accountId: bigint): Promise<
   const parts: string[] = [];
   for (const marketId of await p.clearingHouse.accountMarkets(accountId)) {
     const [size] = await p.clearingHouse.positionOf(accountId, marketId);
-    parts.push(`${size > 0n ? "long" : "short"} ${formatFixed(size < 0n ? -size : size, 18, 0)} ${MARKETS[Number(marketId)]}`);
+    parts.push(
+      `${size > 0n ? "long" : "short"} ${formatFixed(size < 0n ? -size : size, 18, 0)} ${MARKETS[Number(marketId)]}`,
+    );
   }
   return {
     label,

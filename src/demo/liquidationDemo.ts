@@ -1,10 +1,5 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import type {
-  ContractTransactionReceipt,
-  ContractTransactionResponse,
-  Interface,
-  Signer,
-} from "ethers";
+import type { ContractTransactionReceipt, ContractTransactionResponse, Interface, Signer } from "ethers";
 import {
   ChainlinkOracle__factory,
   MockERC20__factory,
@@ -33,31 +28,24 @@ const MAX_KEEPER_ACTIONS = 50;
 /* ERRORS */
 
 const HINTS: Record<string, string> = {
-  AccountNotLiquidatable:
-    "the account is healthy at the current price: re-read MarginLens.candidates before acting",
+  AccountNotLiquidatable: "the account is healthy at the current price: re-read MarginLens.candidates before acting",
   LiquidationLeavesDust:
     "pass at least the whole position as maxSize (MarginLens.liquidationPlan gives the allowed size)",
-  LiquidationRateLimited:
-    "the market's liquidation window is used up: retry after windowEnd",
+  LiquidationRateLimited: "the market's liquidation window is used up: retry after windowEnd",
   PriceDeviationExceeded:
     "circuit breaker: exposure may not grow while the oracle is beyond maxPriceDeviation of the last trade price; reduce or wait",
-  MarketReduceOnly:
-    "circuit breaker tripped: only reducing trades until the timeout or clearCircuitBreaker",
+  MarketReduceOnly: "circuit breaker tripped: only reducing trades until the timeout or clearCircuitBreaker",
   InsufficientMargin: "deposit more collateral or trade a smaller size",
-  StalePrice:
-    "a feed is older than its heartbeat: push a fresh answer with MockAggregator.updateAnswer",
-  ERC20InsufficientAllowance:
-    "approve the Vault (not the ClearingHouse): the Vault pulls the tokens",
+  StalePrice: "a feed is older than its heartbeat: push a fresh answer with MockAggregator.updateAnswer",
+  ERC20InsufficientAllowance: "approve the Vault (not the ClearingHouse): the Vault pulls the tokens",
   ERC20InsufficientBalance: "the liquidator needs USDC to repay the debt",
   NoDebt: "the account owes nothing: nothing to liquidate",
-  NoBadDebt:
-    "the account's collateral still covers its debt: use liquidateCollateral",
+  NoBadDebt: "the account's collateral still covers its debt: use liquidateCollateral",
   AccountHasPositions: "liquidate the account's positions first",
 };
 
 function findRevertData(error: unknown, depth = 0): string | undefined {
-  if (depth > 4 || typeof error !== "object" || error === null)
-    return undefined;
+  if (depth > 4 || typeof error !== "object" || error === null) return undefined;
   const record = error as Record<string, unknown>;
   const data = record["data"];
   if (typeof data === "string" && /^0x[0-9a-fA-F]{8}/.test(data)) return data;
@@ -72,10 +60,7 @@ function findRevertData(error: unknown, depth = 0): string | undefined {
  * The custom error of a reverted call as `Name(arg, ...)`, decoded with the first interface that
  * knows it, or undefined when the revert carries no known error.
  */
-export function decodeRevert(
-  error: unknown,
-  interfaces: Interface[],
-): { name: string; text: string } | undefined {
+export function decodeRevert(error: unknown, interfaces: Interface[]): { name: string; text: string } | undefined {
   const data = findRevertData(error);
   if (!data) return undefined;
   for (const iface of interfaces) {
@@ -94,18 +79,11 @@ export function decodeRevert(
 }
 
 /** Describes a failed call: what was attempted, the decoded custom error and what to do about it. */
-export function explainFailure(
-  action: string,
-  error: unknown,
-  interfaces: Interface[],
-): Error {
+export function explainFailure(action: string, error: unknown, interfaces: Interface[]): Error {
   const decoded = decodeRevert(error, interfaces);
   if (decoded) {
     const hint = HINTS[decoded.name];
-    return new Error(
-      `${action} reverted with ${decoded.text}${hint ? `: ${hint}` : ""}`,
-      { cause: error },
-    );
+    return new Error(`${action} reverted with ${decoded.text}${hint ? `: ${hint}` : ""}`, { cause: error });
   }
   const message = error instanceof Error ? error.message : String(error);
   return new Error(`${action} failed: ${message}`, { cause: error });
@@ -187,8 +165,7 @@ export interface LiquidationDemoResult {
 
 const abs = (x: bigint) => (x < 0n ? -x : x);
 const max0 = (x: bigint) => (x > 0n ? x : 0n);
-const units = (amount: bigint, decimals: number) =>
-  amount * 10n ** BigInt(decimals);
+const units = (amount: bigint, decimals: number) => amount * 10n ** BigInt(decimals);
 const fixed = (wad: bigint, places = 4) => formatFixed(wad, 18, places);
 
 /** The WAD price an oracle adapter reports now. */
@@ -196,21 +173,14 @@ async function oraclePrice(p: LocalProtocol, oracle: string): Promise<bigint> {
   return ChainlinkOracle__factory.connect(oracle, p.vault.runner).price();
 }
 
-async function mined(
-  action: string,
-  send: () => Promise<ContractTransactionResponse>,
-  interfaces: Interface[],
-) {
+async function mined(action: string, send: () => Promise<ContractTransactionResponse>, interfaces: Interface[]) {
   let receipt: ContractTransactionReceipt | null;
   try {
     receipt = await (await send()).wait();
   } catch (error: unknown) {
     throw explainFailure(action, error, interfaces);
   }
-  if (!receipt)
-    throw new Error(
-      `${action}: the transaction was not mined (is the network automining?)`,
-    );
+  if (!receipt) throw new Error(`${action}: the transaction was not mined (is the network automining?)`);
   return receipt;
 }
 
@@ -227,34 +197,11 @@ export async function runLiquidationDemo(
   print: (line: string) => void = console.log,
 ): Promise<LiquidationDemoResult> {
   const signers = await hre.ethers.getSigners();
-  if (signers.length < 11)
-    throw new Error(
-      `the liquidation demo needs 11 signers, the network has ${signers.length}`,
-    );
-  const names = [
-    "deployer",
-    "alice",
-    "bob",
-    "carol",
-    "dave",
-    "erin",
-    "frank",
-    "grace",
-    "heidi",
-    "ivan",
-    "keeper",
-  ];
-  const [frankSigner, graceSigner, heidiSigner, ivanSigner, keeper] =
-    signers.slice(6, 11);
-  const nameOf = new Map(
-    signers.slice(0, names.length).map((s, i) => [s.address, names[i]]),
-  );
-  const interfaces = [
-    p.clearingHouse.interface,
-    p.vault.interface,
-    p.usdc.interface,
-    p.ethOracle.interface,
-  ];
+  if (signers.length < 11) throw new Error(`the liquidation demo needs 11 signers, the network has ${signers.length}`);
+  const names = ["deployer", "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "keeper"];
+  const [frankSigner, graceSigner, heidiSigner, ivanSigner, keeper] = signers.slice(6, 11);
+  const nameOf = new Map(signers.slice(0, names.length).map((s, i) => [s.address, names[i]]));
+  const interfaces = [p.clearingHouse.interface, p.vault.interface, p.usdc.interface, p.ethOracle.interface];
   const vaultAddress = await p.vault.getAddress();
   const symbolOf = new Map([
     [await p.weth.getAddress(), "WETH"],
@@ -265,33 +212,20 @@ export async function runLiquidationDemo(
   const label = async (accountId: bigint) => {
     let text = labels.get(accountId);
     if (!text) {
-      const [owner, mode] = await Promise.all([
-        p.vault.ownerOf(accountId),
-        p.vault.accountMode(accountId),
-      ]);
+      const [owner, mode] = await Promise.all([p.vault.ownerOf(accountId), p.vault.accountMode(accountId)]);
       text = `#${accountId} ${nameOf.get(owner) ?? owner.slice(0, 10)} (${MODE_NAMES[Number(mode)] ?? mode})`;
       labels.set(accountId, text);
     }
     return text;
   };
-  const market = (marketId: bigint) =>
-    MARKETS[Number(marketId)] ?? `market ${marketId}`;
+  const market = (marketId: bigint) => MARKETS[Number(marketId)] ?? `market ${marketId}`;
   const base = (marketId: bigint) => market(marketId).replace("-PERP", "");
 
   /* 1. Traders */
-  const deposit = async (
-    signer: Signer,
-    accountId: bigint,
-    token: MockERC20,
-    amount: bigint,
-  ) => {
+  const deposit = async (signer: Signer, accountId: bigint, token: MockERC20, amount: bigint) => {
     const owner = await signer.getAddress();
     const symbol = await token.symbol();
-    await mined(
-      `mint ${symbol} to ${owner}`,
-      () => token.connect(signer).mint(owner, amount),
-      interfaces,
-    );
+    await mined(`mint ${symbol} to ${owner}`, () => token.connect(signer).mint(owner, amount), interfaces);
     await mined(
       `approve the Vault for ${symbol}`,
       () => token.connect(signer).approve(vaultAddress, amount),
@@ -303,17 +237,8 @@ export async function runLiquidationDemo(
       interfaces,
     );
   };
-  const openTrader = async (
-    name: string,
-    signer: Signer,
-    token: MockERC20,
-    amount: bigint,
-  ): Promise<Trader> => {
-    await mined(
-      `createAccount by ${name}`,
-      () => p.vault.connect(signer).createAccount(0),
-      interfaces,
-    );
+  const openTrader = async (name: string, signer: Signer, token: MockERC20, amount: bigint): Promise<Trader> => {
+    await mined(`createAccount by ${name}`, () => p.vault.connect(signer).createAccount(0), interfaces);
     const accountId = await p.vault.accountCount();
     await deposit(signer, accountId, token, amount);
     return { name, signer, accountId };
@@ -321,25 +246,12 @@ export async function runLiquidationDemo(
   const trade = (t: Trader, marketId: number, size: bigint) =>
     mined(
       `${t.name} trades ${fixed(size, 2)} ${base(BigInt(marketId))} in account #${t.accountId}`,
-      () =>
-        p.clearingHouse
-          .connect(t.signer)
-          .openPosition(t.accountId, marketId, size, 0),
+      () => p.clearingHouse.connect(t.signer).openPosition(t.accountId, marketId, size, 0),
       interfaces,
     );
 
-  const frank = await openTrader(
-    "frank",
-    frankSigner,
-    p.usdc,
-    units(8_000n, 6),
-  );
-  const grace = await openTrader(
-    "grace",
-    graceSigner,
-    p.usdc,
-    units(4_100n, 6),
-  );
+  const frank = await openTrader("frank", frankSigner, p.usdc, units(8_000n, 6));
+  const grace = await openTrader("grace", graceSigner, p.usdc, units(4_100n, 6));
   const heidi = await openTrader("heidi", heidiSigner, p.weth, units(6n, 18));
   const ivan = await openTrader("ivan", ivanSigner, p.usdc, units(3_500n, 6));
   await trade(frank, 1, 10n * WAD);
@@ -350,11 +262,7 @@ export async function runLiquidationDemo(
 
   // The liquidator brings USDC for collateral liquidations and approves the Vault, which pulls it.
   const keeperUsdc = units(50_000n, 6);
-  await mined(
-    "mint USDC to the keeper",
-    () => p.usdc.connect(keeper).mint(keeper.address, keeperUsdc),
-    interfaces,
-  );
+  await mined("mint USDC to the keeper", () => p.usdc.connect(keeper).mint(keeper.address, keeperUsdc), interfaces);
   await mined(
     "keeper approves the Vault for USDC",
     () => p.usdc.connect(keeper).approve(vaultAddress, hre.ethers.MaxUint256),
@@ -369,13 +277,7 @@ export async function runLiquidationDemo(
 
   const snapshot = async (): Promise<ProtocolSnapshot> => {
     const decimals = await p.pool.decimals();
-    const [
-      insuranceFund,
-      poolLedger,
-      poolTotalAssets,
-      sharePrice,
-      poolReserve,
-    ] = await Promise.all([
+    const [insuranceFund, poolLedger, poolTotalAssets, sharePrice, poolReserve] = await Promise.all([
       p.vault.insuranceFund(),
       p.vault.poolBalance(),
       p.pool.totalAssets(),
@@ -398,9 +300,7 @@ export async function runLiquidationDemo(
     const parts: string[] = [];
     for (const marketId of await p.clearingHouse.accountMarkets(accountId)) {
       const [size] = await p.clearingHouse.positionOf(accountId, marketId);
-      parts.push(
-        `${size > 0n ? "long" : "short"} ${fixed(abs(size), 2)} ${base(marketId)}`,
-      );
+      parts.push(`${size > 0n ? "long" : "short"} ${fixed(abs(size), 2)} ${base(marketId)}`);
     }
     return parts.length > 0 ? parts.join(", ") : "flat";
   };
@@ -411,25 +311,18 @@ export async function runLiquidationDemo(
     ["STETH", p.stethFeed],
   ];
   const start = new Map<string, bigint>();
-  for (const [name, feed] of feeds)
-    start.set(name, (await feed.latestRoundData()).answer);
+  for (const [name, feed] of feeds) start.set(name, (await feed.latestRoundData()).answer);
   const move = async (percent: Record<string, bigint>) => {
     const parts: string[] = [];
     for (const [name, feed] of feeds) {
       const answer = ((start.get(name) ?? 0n) * (100n + percent[name])) / 100n;
-      await mined(
-        `update the ${name} / USD feed`,
-        () => feed.updateAnswer(answer),
-        interfaces,
-      );
+      await mined(`update the ${name} / USD feed`, () => feed.updateAnswer(answer), interfaces);
       parts.push(`${name} ${usd(answer * 10n ** 10n)} (${percent[name]} %)`);
     }
     return parts.join(", ");
   };
 
-  const prices = feeds
-    .map(([name]) => `${name} ${usd((start.get(name) ?? 0n) * 10n ** 10n)}`)
-    .join(", ");
+  const prices = feeds.map(([name]) => `${name} ${usd((start.get(name) ?? 0n) * 10n ** 10n)}`).join(", ");
   print("");
   print(`Liquidations. Four new Cross accounts open positions at ${prices}:`);
   const openRows: string[][] = [];
@@ -444,22 +337,8 @@ export async function runLiquidationDemo(
       usd(m.maintenanceMargin),
     ]);
   }
-  print(
-    renderTable(
-      [
-        "account",
-        "positions",
-        "collateral value",
-        "leverage",
-        "equity",
-        "maint. margin",
-      ],
-      openRows,
-    ),
-  );
-  print(
-    "heidi's collateral is WETH (haircut 10 %); ivan's legs share hedge group 1, so his margin is on the net.",
-  );
+  print(renderTable(["account", "positions", "collateral value", "leverage", "equity", "maint. margin"], openRows));
+  print("heidi's collateral is WETH (haircut 10 %); ivan's legs share hedge group 1, so his margin is on the net.");
 
   const before = await snapshot();
   const keeperUsdcBefore = await p.usdc.balanceOf(keeper.address);
@@ -471,10 +350,7 @@ export async function runLiquidationDemo(
   const badDebt: BadDebtRecord[] = [];
   const ch = p.clearingHouse.connect(keeper);
 
-  const liquidateOnce = async (
-    step: string,
-    c: IMarginLens.CandidateStructOutput,
-  ) => {
+  const liquidateOnce = async (step: string, c: IMarginLens.CandidateStructOutput) => {
     const plan = await p.lens.liquidationPlan(c.accountId);
     // the largest position the engine lets us close now
     const target = plan
@@ -499,10 +375,7 @@ export async function runLiquidationDemo(
       receipt.blockNumber,
       receipt.blockNumber,
     );
-    if (events.length !== 1)
-      throw new Error(
-        `liquidate of #${c.accountId} emitted ${events.length} Liquidated events`,
-      );
+    if (events.length !== 1) throw new Error(`liquidate of #${c.accountId} emitted ${events.length} Liquidated events`);
     const e = events[0].args;
     liquidations.push({
       step,
@@ -523,9 +396,7 @@ export async function runLiquidationDemo(
     });
   };
 
-  const liquidateCollateralOnce = async (
-    c: IMarginLens.CandidateStructOutput,
-  ) => {
+  const liquidateCollateralOnce = async (c: IMarginLens.CandidateStructOutput) => {
     const debt = (-c.quoteBalance + USDC_TO_WAD - 1n) / USDC_TO_WAD; // USDC units, rounded up
     const receipt = await mined(
       `keeper liquidateCollateral(#${c.accountId}, ${symbolOf.get(c.token) ?? c.token}, ${debt})`,
@@ -537,10 +408,7 @@ export async function runLiquidationDemo(
       receipt.blockNumber,
       receipt.blockNumber,
     );
-    if (events.length !== 1)
-      throw new Error(
-        `liquidateCollateral of #${c.accountId} emitted ${events.length} events`,
-      );
+    if (events.length !== 1) throw new Error(`liquidateCollateral of #${c.accountId} emitted ${events.length} events`);
     const e = events[0].args;
     collateral.push({
       accountId: e.accountId,
@@ -560,26 +428,11 @@ export async function runLiquidationDemo(
       interfaces,
     );
     const [settled, covered, socialized] = await Promise.all([
-      p.vault.queryFilter(
-        p.vault.filters.BadDebtSettled(c.accountId),
-        receipt.blockNumber,
-        receipt.blockNumber,
-      ),
-      p.vault.queryFilter(
-        p.vault.filters.BadDebtCovered(c.accountId),
-        receipt.blockNumber,
-        receipt.blockNumber,
-      ),
-      p.vault.queryFilter(
-        p.vault.filters.BadDebtSocialized(c.accountId),
-        receipt.blockNumber,
-        receipt.blockNumber,
-      ),
+      p.vault.queryFilter(p.vault.filters.BadDebtSettled(c.accountId), receipt.blockNumber, receipt.blockNumber),
+      p.vault.queryFilter(p.vault.filters.BadDebtCovered(c.accountId), receipt.blockNumber, receipt.blockNumber),
+      p.vault.queryFilter(p.vault.filters.BadDebtSocialized(c.accountId), receipt.blockNumber, receipt.blockNumber),
     ]);
-    if (settled.length !== 1)
-      throw new Error(
-        `settleBadDebt of #${c.accountId} emitted no BadDebtSettled event`,
-      );
+    if (settled.length !== 1) throw new Error(`settleBadDebt of #${c.accountId} emitted no BadDebtSettled event`);
     badDebt.push({
       accountId: c.accountId,
       debt: settled[0].args.debt,
@@ -604,8 +457,7 @@ export async function runLiquidationDemo(
         list.find((c) => c.action === SETTLE_BAD_DEBT);
       if (!next) return;
       if (next.action === LIQUIDATE) await liquidateOnce(step, next);
-      else if (next.action === LIQUIDATE_COLLATERAL)
-        await liquidateCollateralOnce(next);
+      else if (next.action === LIQUIDATE_COLLATERAL) await liquidateCollateralOnce(next);
       else await settleOnce(next);
     }
   };
@@ -613,9 +465,7 @@ export async function runLiquidationDemo(
   /* 3. The crash */
   const step1 = "1";
   print("");
-  print(
-    `Step 1: ${await move({ ETH: -5n, BTC: -10n, STETH: -5n })}. The keeper scans MarginLens.candidates.`,
-  );
+  print(`Step 1: ${await move({ ETH: -5n, BTC: -10n, STETH: -5n })}. The keeper scans MarginLens.candidates.`);
   await keeperPass(step1);
 
   const step2 = "2";
@@ -623,14 +473,11 @@ export async function runLiquidationDemo(
   // The circuit breaker: ETH is now more than 20 % below its last trade (a step-1 liquidation).
   const ethSafety = await p.clearingHouse.marketSafety(1);
   try {
-    await p.clearingHouse
-      .connect(ivan.signer)
-      .openPosition.staticCall(ivan.accountId, 1, 5n * WAD, 0);
+    await p.clearingHouse.connect(ivan.signer).openPosition.staticCall(ivan.accountId, 1, 5n * WAD, 0);
     print("  ivan buys 5 ETH at the dip: accepted (no circuit breaker?)");
   } catch (error: unknown) {
     const decoded = decodeRevert(error, interfaces);
-    if (!decoded)
-      throw explainFailure("ivan's dip-buying trade", error, interfaces);
+    if (!decoded) throw explainFailure("ivan's dip-buying trade", error, interfaces);
     print(
       `  ivan tries to buy 5 more ETH at the dip (last trade at ${usd(ethSafety.referencePrice)}): refused, ${decoded.name}.`,
     );
@@ -639,15 +486,11 @@ export async function runLiquidationDemo(
   const timeout = await p.clearingHouse.circuitBreakerTimeout();
   const breakerRows: string[][] = [];
   for (const id of [1n, 2n, 3n]) {
-    const [safety, params] = await Promise.all([
-      p.clearingHouse.marketSafety(id),
-      p.clearingHouse.marketParams(id),
-    ]);
+    const [safety, params] = await Promise.all([p.clearingHouse.marketSafety(id), p.clearingHouse.marketParams(id)]);
     const price = await oraclePrice(p, params.oracle);
     const ref = safety.referencePrice;
     const moved = ref === 0n ? 0n : ((price - ref) * 10_000n) / ref;
-    const beyond =
-      ref !== 0n && abs(price - ref) * WAD > safety.maxPriceDeviation * ref;
+    const beyond = ref !== 0n && abs(price - ref) * WAD > safety.maxPriceDeviation * ref;
     breakerRows.push([
       market(id),
       ref === 0n ? "-" : usd(ref),
@@ -660,15 +503,8 @@ export async function runLiquidationDemo(
           : "open",
     ]);
   }
-  print(
-    "  The keeper went on regardless: liquidations are never refused by the circuit breaker, they trip it.",
-  );
-  print(
-    renderTable(
-      ["market", "reference (last trade)", "oracle", "move", "circuit breaker"],
-      breakerRows,
-    ),
-  );
+  print("  The keeper went on regardless: liquidations are never refused by the circuit breaker, they trip it.");
+  print(renderTable(["market", "reference (last trade)", "oracle", "move", "circuit breaker"], breakerRows));
 
   /* 4. Report */
   print("");
@@ -708,10 +544,7 @@ export async function runLiquidationDemo(
 
   let collateralProfit = 0n;
   for (const c of collateral) {
-    const decimals = await MockERC20__factory.connect(
-      c.token,
-      keeper,
-    ).decimals();
+    const decimals = await MockERC20__factory.connect(c.token, keeper).decimals();
     const value = (c.seized * c.price) / 10n ** BigInt(decimals);
     const profit = value - c.repaid * USDC_TO_WAD;
     collateralProfit += profit;
@@ -732,10 +565,7 @@ export async function runLiquidationDemo(
   const keeperWethAfter = await p.weth.balanceOf(keeper.address);
   const repaid = collateral.reduce((s, c) => s + c.repaid, 0n);
   const keeperRewardsUsdc = keeperUsdcAfter - keeperUsdcBefore + repaid;
-  const rewardsFromEvents = liquidations.reduce(
-    (s, l) => s + l.keeperReward / USDC_TO_WAD,
-    0n,
-  );
+  const rewardsFromEvents = liquidations.reduce((s, l) => s + l.keeperReward / USDC_TO_WAD, 0n);
   if (rewardsFromEvents !== keeperRewardsUsdc) {
     throw new Error(
       `keeper USDC received ${keeperRewardsUsdc} differs from the Liquidated events' rewards ${rewardsFromEvents} (rounded down to USDC units)`,
@@ -756,21 +586,14 @@ export async function runLiquidationDemo(
 
   const after = await snapshot();
   // The Vault's ledgers must move exactly as the events say (DESIGN §8 waterfall).
-  const sum = <T>(list: T[], f: (x: T) => bigint) =>
-    list.reduce((s, x) => s + f(x), 0n);
+  const sum = <T>(list: T[], f: (x: T) => bigint) => list.reduce((s, x) => s + f(x), 0n);
   const expectedInsurance =
     before.insuranceFund +
     sum(liquidations, (l) => l.insuranceFee + (l.keeperReward % USDC_TO_WAD)) +
     sum(collateral, (c) => c.insuranceExcess) -
     sum(badDebt, (b) => b.covered);
-  const expectedPool =
-    before.poolLedger -
-    sum(liquidations, (l) => l.pnl) -
-    sum(badDebt, (b) => b.socialized);
-  if (
-    after.insuranceFund !== expectedInsurance ||
-    after.poolLedger !== expectedPool
-  ) {
+  const expectedPool = before.poolLedger - sum(liquidations, (l) => l.pnl) - sum(badDebt, (b) => b.socialized);
+  if (after.insuranceFund !== expectedInsurance || after.poolLedger !== expectedPool) {
     throw new Error(
       `Vault ledgers differ from the events: insurance fund ${after.insuranceFund} (events say ${expectedInsurance}), ` +
         `pool ${after.poolLedger} (events say ${expectedPool}); did another transaction run during the demo?`,
@@ -819,23 +642,10 @@ export async function runLiquidationDemo(
   for (const id of tracked) {
     const b = before.equity.get(id) ?? 0n;
     const a = after.equity.get(id) ?? 0n;
-    equityRows.push([
-      await label(id),
-      usd(b),
-      usd(a),
-      change(b, a, usd),
-      await positions(id),
-    ]);
+    equityRows.push([await label(id), usd(b), usd(a), change(b, a, usd), await positions(id)]);
   }
-  print(
-    renderTable(
-      ["trader", "equity before", "equity after", "change", "positions after"],
-      equityRows,
-    ),
-  );
-  print(
-    "(the pool gains what underwater accounts lost; the insurance fund pays the debts they could not.)",
-  );
+  print(renderTable(["trader", "equity before", "equity after", "change", "positions after"], equityRows));
+  print("(the pool gains what underwater accounts lost; the insurance fund pays the debts they could not.)");
 
   return {
     liquidations,

@@ -7,7 +7,8 @@ export const WAD = 10n ** 18n;
 const UINT256_MAX = (1n << 256n) - 1n;
 
 function mulDiv(x: bigint, y: bigint, d: bigint, roundUp: boolean): bigint {
-  if (x < 0n || y < 0n || d <= 0n) throw new RangeError(`mulDiv takes non-negative operands and d > 0, got ${x}, ${y}, ${d}`);
+  if (x < 0n || y < 0n || d <= 0n)
+    throw new RangeError(`mulDiv takes non-negative operands and d > 0, got ${x}, ${y}, ${d}`);
   const product = x * y;
   // the contracts multiply in 256 bits with checked arithmetic and revert beyond it
   if (product > UINT256_MAX) throw new RangeError(`x * y overflows 256 bits: ${x} * ${y}`);

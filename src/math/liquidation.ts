@@ -22,12 +22,7 @@ import {
   wMulDown,
   wMulUp,
 } from "./fixedPoint";
-import {
-  applyTrade,
-  notional,
-  pendingFunding,
-  type AccountMargin,
-} from "./margin";
+import { applyTrade, notional, pendingFunding, type AccountMargin } from "./margin";
 
 /** Lot size of every position, in WAD base units (1e-8 of a unit): Constants.SIZE_STEP. */
 export const SIZE_STEP = 10n ** 10n;
@@ -57,30 +52,23 @@ export interface LiquidationParams {
  * The constructor defaults (DESIGN §13, ignition/parameters/local.json): fee 1 %, keeper share 50 %,
  * close factor 50 %, full-liquidation threshold 0.5, dust $100, collateral discount 5 %.
  */
-export const DEFAULT_LIQUIDATION_PARAMS: Readonly<LiquidationParams> =
-  Object.freeze({
-    liquidationFee: WAD / 100n,
-    keeperShare: WAD / 2n,
-    closeFactor: WAD / 2n,
-    fullLiquidationThreshold: WAD / 2n,
-    dustThreshold: 100n * WAD,
-    collateralDiscount: (WAD * 5n) / 100n,
-  });
+export const DEFAULT_LIQUIDATION_PARAMS: Readonly<LiquidationParams> = Object.freeze({
+  liquidationFee: WAD / 100n,
+  keeperShare: WAD / 2n,
+  closeFactor: WAD / 2n,
+  fullLiquidationThreshold: WAD / 2n,
+  dustThreshold: 100n * WAD,
+  collateralDiscount: (WAD * 5n) / 100n,
+});
 
 /** The margin figures the liquidation engine reads (a {@link AccountMargin} satisfies it). */
-export type LiquidationMargin = Pick<
-  AccountMargin,
-  "equity" | "maintenanceMargin" | "notional"
->;
+export type LiquidationMargin = Pick<AccountMargin, "equity" | "maintenanceMargin" | "notional">;
 
 /** Notional of `lots` (unsigned) at `price`, rounded up: ClearingHouse._notionalOfLots. */
-export const notionalOfLots = (lots: bigint, price: bigint): bigint =>
-  notional(lots * SIZE_STEP, price);
+export const notionalOfLots = (lots: bigint, price: bigint): bigint => notional(lots * SIZE_STEP, price);
 
 /** Whether an account may be liquidated: MM > 0 and equity < MM (AccountMargin.liquidatable). */
-export const isLiquidatable = (
-  margin: Pick<AccountMargin, "equity" | "maintenanceMargin">,
-): boolean =>
+export const isLiquidatable = (margin: Pick<AccountMargin, "equity" | "maintenanceMargin">): boolean =>
   margin.maintenanceMargin > 0n && margin.equity < margin.maintenanceMargin;
 
 /** What one liquidation of a position may close. */
@@ -112,18 +100,10 @@ export function closableLots(
   const absLots = abs(positionLots);
   const whole = { allowed: absLots, whole: true };
   if (notionalOfLots(absLots, price) <= params.dustThreshold) return whole;
-  if (
-    margin.equity * WAD <
-    margin.maintenanceMargin * params.fullLiquidationThreshold
-  )
-    return whole;
-  let cap =
-    wDivDown(wMulDown(margin.notional, params.closeFactor), price) / SIZE_STEP;
+  if (margin.equity * WAD < margin.maintenanceMargin * params.fullLiquidationThreshold) return whole;
+  let cap = wDivDown(wMulDown(margin.notional, params.closeFactor), price) / SIZE_STEP;
   if (cap === 0n) cap = 1n;
-  if (
-    cap < absLots &&
-    notionalOfLots(absLots - cap, price) > params.dustThreshold
-  )
+  if (cap < absLots && notionalOfLots(absLots - cap, price) > params.dustThreshold)
     return { allowed: cap, whole: false };
   return whole;
 }
@@ -159,8 +139,7 @@ export interface NotLiquidatableError {
 }
 
 /** Every refusal {@link planLiquidation} predicts (the rate limit is not modelled: off by default). */
-export type LiquidationError =
-  NoPositionError | NotLiquidatableError | ZeroSizeError | LeavesDustError;
+export type LiquidationError = NoPositionError | NotLiquidatableError | ZeroSizeError | LeavesDustError;
 
 /**
  * Step 4 of ClearingHouse.liquidate: lots = min(floor(maxSize / SIZE_STEP), allowed); zero is
@@ -330,9 +309,7 @@ export interface LiquidationPlan extends LiquidationPayout {
  * funding settled, the penalty split and every ledger movement of Vault.settleLiquidation.
  * The per-market rate limit (off unless governance sets a cap) is not modelled.
  */
-export function planLiquidation(
-  input: LiquidationInput,
-): LiquidationPlan | LiquidationError {
+export function planLiquidation(input: LiquidationInput): LiquidationPlan | LiquidationError {
   const params = input.params ?? DEFAULT_LIQUIDATION_PARAMS;
   const decimals = input.settlementDecimals ?? SETTLEMENT_DECIMALS;
   const { margin, position, price } = input;
@@ -348,39 +325,16 @@ export function planLiquidation(
     };
   }
   const absLots = abs(positionLots);
-  const close = liquidationCloseLots(
-    allowed,
-    absLots,
-    input.maxSize,
-    price,
-    params.dustThreshold,
-  );
+  const close = liquidationCloseLots(allowed, absLots, input.maxSize, price, params.dustThreshold);
   if (!close.ok) return close;
   const { lots } = close;
 
   const sizeDelta = position.size > 0n ? -(lots * SIZE_STEP) : lots * SIZE_STEP;
-  const fundingPaid = pendingFunding(
-    position.size,
-    input.fundingIndex,
-    position.entryFundingIndex,
-  );
-  const trade = applyTrade(
-    position.size,
-    position.openNotional,
-    sizeDelta,
-    price,
-  );
+  const fundingPaid = pendingFunding(position.size, input.fundingIndex, position.entryFundingIndex);
+  const trade = applyTrade(position.size, position.openNotional, sizeDelta, price);
   const closedNotional = notionalOfLots(lots, price);
-  const payout = liquidationPayout(
-    closedNotional,
-    margin.equity,
-    params,
-    input.callerIsOwnerOrOperator,
-  );
-  const { paid, remainderToInsurance } = keeperPaidTokens(
-    payout.keeperReward,
-    decimals,
-  );
+  const payout = liquidationPayout(closedNotional, margin.equity, params, input.callerIsOwnerOrOperator);
+  const { paid, remainderToInsurance } = keeperPaidTokens(payout.keeperReward, decimals);
   const pnl = trade.realized - fundingPaid;
   return {
     ok: true,
@@ -458,17 +412,10 @@ export function collateralLiquidation(
   const scale = 10n ** BigInt(tokenDecimals);
   const debt = fromWadUp(-quoteBalance, settlementDecimals);
   let repaid = repayAmount < debt ? repayAmount : debt;
-  let seized = mulDivDown(
-    wMulDown(toWad(repaid, settlementDecimals), WAD + discount),
-    scale,
-    price,
-  );
+  let seized = mulDivDown(wMulDown(toWad(repaid, settlementDecimals), WAD + discount), scale, price);
   if (seized > balance) {
     seized = balance;
-    const cost = fromWadUp(
-      wDivUp(mulDivUp(balance, price, scale), WAD + discount),
-      settlementDecimals,
-    );
+    const cost = fromWadUp(wDivUp(mulDivUp(balance, price, scale), WAD + discount), settlementDecimals);
     if (cost < repaid) repaid = cost;
   }
   if (seized === 0n) return { ok: false, error: "NothingToSeize", repayAmount };

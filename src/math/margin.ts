@@ -31,10 +31,7 @@ export function collateralValueHaircut(h: CollateralHolding): bigint {
  * With `haircut = false`, Vault.rawCollateralValue.
  */
 export function accountCollateralValue(holdings: CollateralHolding[], quoteBalance: bigint, haircut = true): bigint {
-  return holdings.reduce(
-    (sum, h) => sum + (haircut ? collateralValueHaircut(h) : collateralValueRaw(h)),
-    quoteBalance,
-  );
+  return holdings.reduce((sum, h) => sum + (haircut ? collateralValueHaircut(h) : collateralValueRaw(h)), quoteBalance);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -57,10 +54,14 @@ export function fillPrice(oraclePrice: bigint, skew: bigint, sizeDelta: bigint, 
   const buy = sizeDelta > 0n;
   const magnitude = abs(numerator);
   if (numerator >= 0n) {
-    const premium = buy ? mulDivUp(oraclePrice, magnitude, denominator) : mulDivDown(oraclePrice, magnitude, denominator);
+    const premium = buy
+      ? mulDivUp(oraclePrice, magnitude, denominator)
+      : mulDivDown(oraclePrice, magnitude, denominator);
     return oraclePrice + premium;
   }
-  const discount = buy ? mulDivDown(oraclePrice, magnitude, denominator) : mulDivUp(oraclePrice, magnitude, denominator);
+  const discount = buy
+    ? mulDivDown(oraclePrice, magnitude, denominator)
+    : mulDivUp(oraclePrice, magnitude, denominator);
   if (discount >= oraclePrice) throw new RangeError(`InvalidFillPrice: skew ${skew}, sizeDelta ${sizeDelta}`);
   return oraclePrice - discount;
 }
@@ -134,9 +135,7 @@ export function applyTrade(
   const absDelta = abs(sizeDelta);
   if (absDelta <= absSize) {
     const closed =
-      openNotional >= 0n
-        ? mulDivDown(openNotional, absDelta, absSize)
-        : -mulDivUp(-openNotional, absDelta, absSize);
+      openNotional >= 0n ? mulDivDown(openNotional, absDelta, absSize) : -mulDivUp(-openNotional, absDelta, absSize);
     return { size: newSize, openNotional: openNotional - closed, realized: wMulFloor(-sizeDelta, fill) + closed };
   }
   return { size: newSize, openNotional: -wMulCeil(newSize, fill), realized: wMulFloor(size, fill) + openNotional };
@@ -190,7 +189,8 @@ export function accountMargin(
   const groups = new Map<number, { mm: bigint; im: bigint; gross: bigint; net: bigint }>();
   for (const p of positions) {
     if (p.size === 0n) continue;
-    equity += unrealizedPnl(p.size, p.openNotional, p.price) - pendingFunding(p.size, p.fundingIndex, p.entryFundingIndex);
+    equity +=
+      unrealizedPnl(p.size, p.openNotional, p.price) - pendingFunding(p.size, p.fundingIndex, p.entryFundingIndex);
     const n = notional(p.size, p.price);
     notionalSum += n;
     const mmPart = tieredRequirement(n, p.tiers, false);
@@ -242,7 +242,8 @@ export function liquidationPrice(
   isLong: boolean,
   maxPrice: bigint = 1n << 128n,
 ): bigint | null {
-  const liquidatableAt = (price: bigint) => accountMargin(collateralValue, positionsAt(price), groupOffsets).liquidatable;
+  const liquidatableAt = (price: bigint) =>
+    accountMargin(collateralValue, positionsAt(price), groupOffsets).liquidatable;
   // A long is liquidatable at low prices, a short at high ones: bisect between the two ends for
   // the last liquidating price next to the first safe one.
   let inside = isLong ? 1n : maxPrice;

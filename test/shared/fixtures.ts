@@ -53,7 +53,11 @@ export interface VaultFixture {
   bobCross: bigint;
 }
 
-export async function deployFeed(decimals: number, answer: bigint, description = "TEST / USD"): Promise<MockAggregator> {
+export async function deployFeed(
+  decimals: number,
+  answer: bigint,
+  description = "TEST / USD",
+): Promise<MockAggregator> {
   return ethers.deployContract("MockAggregator", [decimals, description, answer]);
 }
 

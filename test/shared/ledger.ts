@@ -21,7 +21,11 @@ async function symbolOf(token: LedgerToken): Promise<string> {
   return `${await token.symbol()}@${(await token.getAddress()).slice(0, 8)}`;
 }
 
-export async function snapshotLedger(vault: Vault, tokens: LedgerToken[], holders: string[] = []): Promise<LedgerSnapshot> {
+export async function snapshotLedger(
+  vault: Vault,
+  tokens: LedgerToken[],
+  holders: string[] = [],
+): Promise<LedgerSnapshot> {
   const accountCount = await vault.accountCount();
   const settlement = await vault.settlementToken();
   const vaultAddress = await vault.getAddress();
@@ -61,7 +65,12 @@ export async function snapshotLedger(vault: Vault, tokens: LedgerToken[], holder
 }
 
 /** Asserts that nothing the snapshot covers has moved. */
-export async function expectUnchanged(before: LedgerSnapshot, vault: Vault, tokens: LedgerToken[], holders: string[] = []) {
+export async function expectUnchanged(
+  before: LedgerSnapshot,
+  vault: Vault,
+  tokens: LedgerToken[],
+  holders: string[] = [],
+) {
   const after = await snapshotLedger(vault, tokens, holders);
   expect(after, "a rejected call changed the ledger").to.deep.equal(before);
 }

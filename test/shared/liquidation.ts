@@ -1,18 +1,9 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import type {
-  ClearingHouse,
-  IClearingHouse,
-  MockERC20,
-  Vault,
-} from "../../typechain-types";
+import type { ClearingHouse, IClearingHouse, MockERC20, Vault } from "../../typechain-types";
 import { units } from "./fixtures";
-import {
-  snapshotLedger,
-  type LedgerSnapshot,
-  type LedgerToken,
-} from "./ledger";
+import { snapshotLedger, type LedgerSnapshot, type LedgerToken } from "./ledger";
 import { protocolFixture, type ProtocolFixture } from "./protocol";
 
 /** A decimal number written out, in WAD: W("1553.649325") = 1553.649325e18 (negative allowed). */
@@ -40,8 +31,7 @@ export interface LiquidationFixture extends ProtocolFixture {
  */
 export async function liquidationFixture(): Promise<LiquidationFixture> {
   const f = await protocolFixture();
-  for (let id = 1n; id <= (await f.clearingHouse.marketCount()); id++)
-    await fundingOff(f.clearingHouse, id);
+  for (let id = 1n; id <= (await f.clearingHouse.marketCount()); id++) await fundingOff(f.clearingHouse, id);
   const signers = await ethers.getSigners();
   return {
     ...f,
@@ -54,10 +44,7 @@ export async function liquidationFixture(): Promise<LiquidationFixture> {
 }
 
 /** Re-configures a market with its own parameters except maxFundingRatePerDay = 0 (owner-connected contract). */
-export async function fundingOff(
-  clearingHouse: ClearingHouse,
-  marketId: bigint,
-) {
+export async function fundingOff(clearingHouse: ClearingHouse, marketId: bigint) {
   const p = await clearingHouse.marketParams(marketId);
   await clearingHouse.setMarketParams(marketId, {
     oracle: p.oracle,
@@ -77,31 +64,20 @@ export async function fundingOff(
 }
 
 /** Mints `usdc` (6-decimal units) to `from` and deposits it into the insurance fund. */
-export async function fundInsurance(
-  f: Pick<ProtocolFixture, "vault" | "usdc" | "owner">,
-  usdc: bigint,
-) {
+export async function fundInsurance(f: Pick<ProtocolFixture, "vault" | "usdc" | "owner">, usdc: bigint) {
   await f.usdc.mint(f.owner.address, usdc);
   await f.usdc.connect(f.owner).approve(f.vault, usdc);
   await f.vault.connect(f.owner).depositInsurance(usdc);
 }
 
 /** Mints `usdc` (6-decimal units) to a liquidator and approves the Vault (collateral liquidation pulls from it). */
-export async function armLiquidator(
-  usdcToken: MockERC20,
-  vault: Vault,
-  liquidator: HardhatEthersSigner,
-  usdc: bigint,
-) {
+export async function armLiquidator(usdcToken: MockERC20, vault: Vault, liquidator: HardhatEthersSigner, usdc: bigint) {
   await usdcToken.mint(liquidator.address, usdc);
   await usdcToken.connect(liquidator).approve(vault, ethers.MaxUint256);
 }
 
 /** A new Cross account of `signer`; returns its id. */
-export async function newAccount(
-  vault: Vault,
-  signer: HardhatEthersSigner,
-): Promise<bigint> {
+export async function newAccount(vault: Vault, signer: HardhatEthersSigner): Promise<bigint> {
   await vault.connect(signer).createAccount(0);
   return vault.accountCount();
 }
@@ -125,10 +101,7 @@ export interface Engine {
   tokens: LedgerToken[];
 }
 
-export async function snapshotState(
-  e: Engine,
-  holders: string[] = [],
-): Promise<StateSnapshot> {
+export async function snapshotState(e: Engine, holders: string[] = []): Promise<StateSnapshot> {
   const ledger = await snapshotLedger(e.vault, e.tokens, holders);
   const accounts = await e.vault.accountCount();
   const marketCount = await e.clearingHouse.marketCount();
@@ -137,11 +110,7 @@ export async function snapshotState(
   for (let m = 1n; m <= marketCount; m++) {
     for (let id = 1n; id <= accounts; id++) {
       const [size, openNotional] = await e.clearingHouse.positionOf(id, m);
-      positions[`${id}/${m}`] = [
-        size,
-        openNotional,
-        await e.clearingHouse.positionFundingIndex(id, m),
-      ];
+      positions[`${id}/${m}`] = [size, openNotional, await e.clearingHouse.positionFundingIndex(id, m)];
     }
     const s = await e.clearingHouse.marketState(m);
     const safety = await e.clearingHouse.marketSafety(m);
@@ -160,8 +129,7 @@ export async function snapshotState(
       safety.windowLiquidated,
     ];
   }
-  for (let id = 1n; id <= accounts; id++)
-    markets[`mask/${id}`] = [await e.vault.marketMask(id)];
+  for (let id = 1n; id <= accounts; id++) markets[`mask/${id}`] = [await e.vault.marketMask(id)];
   const lp = await e.clearingHouse.liquidationParams();
   const params = [
     lp.liquidationFee,
@@ -176,33 +144,20 @@ export async function snapshotState(
 }
 
 /** Asserts that nothing in the snapshot moved (a rejected call). */
-export async function expectStateUnchanged(
-  e: Engine,
-  before: StateSnapshot,
-  holders: string[] = [],
-) {
+export async function expectStateUnchanged(e: Engine, before: StateSnapshot, holders: string[] = []) {
   const after = await snapshotState(e, holders);
-  expect(after.ledger, "a rejected call changed the ledger").to.deep.equal(
-    before.ledger,
-  );
-  expect(after.positions, "a rejected call changed a position").to.deep.equal(
-    before.positions,
-  );
-  expect(after.markets, "a rejected call changed a market").to.deep.equal(
-    before.markets,
-  );
-  expect(after.params, "a rejected call changed the parameters").to.deep.equal(
-    before.params,
-  );
+  expect(after.ledger, "a rejected call changed the ledger").to.deep.equal(before.ledger);
+  expect(after.positions, "a rejected call changed a position").to.deep.equal(before.positions);
+  expect(after.markets, "a rejected call changed a market").to.deep.equal(before.markets);
+  expect(after.params, "a rejected call changed the parameters").to.deep.equal(before.params);
 }
 
 /** The default liquidation parameters (DESIGN §13), in the struct's field order. */
-export const DEFAULT_LIQUIDATION_PARAMS: IClearingHouse.LiquidationParamsStruct =
-  {
-    liquidationFee: units(1, 16),
-    keeperShare: units(5, 17),
-    closeFactor: units(5, 17),
-    fullLiquidationThreshold: units(5, 17),
-    dustThreshold: units(100, 18),
-    collateralDiscount: units(5, 16),
-  };
+export const DEFAULT_LIQUIDATION_PARAMS: IClearingHouse.LiquidationParamsStruct = {
+  liquidationFee: units(1, 16),
+  keeperShare: units(5, 17),
+  closeFactor: units(5, 17),
+  fullLiquidationThreshold: units(5, 17),
+  dustThreshold: units(100, 18),
+  collateralDiscount: units(5, 16),
+};
