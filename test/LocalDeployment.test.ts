@@ -6,7 +6,6 @@ import { loadParameters } from "../src/deploy/parameters";
 import { runCollateralDemo } from "../src/demo/collateralDemo";
 import { runHedgeDemo } from "../src/demo/hedgeDemo";
 import { runLiquidationDemo } from "../src/demo/liquidationDemo";
-import { expectConservation } from "./shared/ledger";
 import { units } from "./shared/fixtures";
 import { expectConservation } from "./shared/ledger";
 

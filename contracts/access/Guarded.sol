@@ -72,5 +72,6 @@ abstract contract Guarded is IGuarded, Ownable2Step {
     }
 
     /// @dev Called after the pause flags change; a contract keeping a copy of them updates it here.
+    // solhint-disable-next-line no-empty-blocks
     function _pauseFlagsChanged(uint8 flags) internal virtual {}
 }

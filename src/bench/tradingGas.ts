@@ -6,7 +6,8 @@ const WAD = 10n ** 18n;
 
 /** Exact gas of the trading paths, measured on the local deployment. */
 export interface TradingGas {
-  /** openPosition, first position of an account holding only USDC, market already traded. */
+  /** openPosition, first position of an account holding only USDC, market already traded (at the
+   *  same oracle price, and once as the first trade after an oracle update). */
   openFirst: { market: string; gas: bigint }[];
   openIncrease: bigint;
   openReduce: bigint;
@@ -74,6 +75,16 @@ export async function measureTradingGas(hre: HardhatRuntimeEnvironment, extraMar
     const id = await account(alice);
     openFirst.push({ market: name, gas: await gasOf(ch.openPosition(id, market, WAD / 10n, 0)) });
   }
+  // the same, as the first trade after an oracle update: the circuit breaker's reference price
+  // (the oracle price at the market's last trade) is rewritten
+  const btcAnswer = (await p.btcFeed.latestRoundData()).answer;
+  await (await p.btcFeed.updateAnswer(btcAnswer + 100_000_000n)).wait(); // + $1
+  const movedId = await account(alice);
+  openFirst.push({
+    market: "BTC-PERP, first trade after an oracle update",
+    gas: await gasOf(ch.openPosition(movedId, 2, WAD / 10n, 0)),
+  });
+  await (await p.btcFeed.updateAnswer(btcAnswer)).wait();
   const id = await account(alice);
   await (await ch.openPosition(id, 2, WAD / 10n, 0)).wait();
   const openIncrease = await gasOf(ch.openPosition(id, 2, WAD / 10n, 0));
