@@ -214,11 +214,10 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
         uint256 toInsurance = insuranceFee + (keeperReward - paid.toWad(_SETTLEMENT_DECIMALS));
         if (toInsurance != 0) _insuranceFund += toInsurance;
         uint256 mask = account.marketMask;
-        // cannot truncate: the ClearingHouse numbers markets below 72
         if (!positionOpen) mask &= ~(1 << marketId);
         (account.quoteBalance, account.marketMask) = (
             (account.quoteBalance + pnl - (keeperReward + insuranceFee).toInt256()).toInt128(),
-            uint72(mask)
+            uint72(mask) // cannot truncate: the ClearingHouse numbers markets below 72
         );
         if (paid != 0) IERC20(_SETTLEMENT).safeTransfer(keeper, paid);
     }
