@@ -3,6 +3,7 @@ import { subtask } from "hardhat/config";
 import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
 import type { HardhatUserConfig } from "hardhat/config";
 import "@nomicfoundation/hardhat-toolbox";
+import "./tasks/keeper";
 
 const SOLC_VERSION = "0.8.28";
 
@@ -42,7 +43,8 @@ const config: HardhatUserConfig = {
       // Keeps block timestamps predictable for oracle staleness tests.
       allowBlocksWithSameTimestamp: false,
     },
-    localhost: { url: "http://127.0.0.1:8545" },
+    // LOCALHOST_URL points --network localhost at another node (tests start one on a free port)
+    localhost: { url: process.env.LOCALHOST_URL ?? "http://127.0.0.1:8545" },
   },
   typechain: { outDir: "typechain-types", target: "ethers-v6" },
   gasReporter: {

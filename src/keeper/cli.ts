@@ -1,0 +1,174 @@
+/**
+ * `npx hardhat keeper`: resolves the protocol's addresses and the keeper's key for the network,
+ * starts the keeper and its metrics server, and stops cleanly on SIGINT / SIGTERM (no new actions,
+ * transactions in flight waited for).
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { Wallet, type Signer } from "ethers";
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import pino, { type Logger } from "pino";
+import { ClearingHouse__factory, MarginLens__factory, Vault__factory } from "../../typechain-types";
+import { Keeper, parseShard, type KeeperContracts, type KeeperOptions } from "./keeper";
+import { KeeperMetrics } from "./metrics";
+
+export const KEY_VARIABLE = "KEEPER_PRIVATE_KEY";
+
+export interface KeeperTaskArgs {
+  shard: string;
+  metricsPort: number;
+  batchSize: number;
+  chunkSize: number;
+  startBlock: number;
+  pollMs: number;
+  minProfit: string;
+  all: boolean;
+  maxFeeGwei: string;
+  maxInFlight: number;
+  replaceAfterMs: number;
+  accountIndex: number;
+  vault: string;
+  lens: string;
+  logLevel: string;
+}
+
+/** Addresses of the Vault, ClearingHouse and MarginLens on this chain. */
+export interface ProtocolAddresses {
+  vault: string;
+  clearingHouse: string;
+  lens: string;
+  /** Where they were found, for messages. */
+  source: string;
+}
+
+/**
+ * The protocol's addresses: explicit `--vault`/`--lens` flags, else Ignition's record for the chain
+ * (`ignition/deployments/chain-<id>/deployed_addresses.json`). Throws an actionable error when
+ * nothing is deployed there.
+ */
+export async function resolveAddresses(
+  hre: HardhatRuntimeEnvironment,
+  args: Pick<KeeperTaskArgs, "vault" | "lens">,
+): Promise<ProtocolAddresses> {
+  const chainId = (await hre.ethers.provider.getNetwork()).chainId;
+  let vault = args.vault;
+  let lens = args.lens;
+  let source = "--vault / --lens";
+  if (!vault || !lens) {
+    const file = path.join(
+      hre.config.paths.root,
+      "ignition",
+      "deployments",
+      `chain-${chainId}`,
+      "deployed_addresses.json",
+    );
+    if (!fs.existsSync(file)) {
+      throw new Error(
+        `the protocol is not deployed on network "${hre.network.name}" (chain ${chainId}): no ${path.relative(hre.config.paths.root, file)}. ` +
+          `Deploy it first (local: \`npm run node\`, then \`npm run deploy:local\`) or pass --vault and --lens.` +
+          (hre.network.name === "hardhat"
+            ? " The in-process network starts empty on every run: use --network localhost."
+            : ""),
+      );
+    }
+    const record = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, string>;
+    vault = vault || record["Protocol#Vault"];
+    lens = lens || record["Protocol#MarginLens"];
+    source = path.relative(hre.config.paths.root, file);
+    if (!vault || !lens)
+      throw new Error(`${source} has no Protocol#Vault or Protocol#MarginLens: redeploy the Protocol module`);
+  }
+  for (const [name, address] of [
+    ["Vault", vault],
+    ["MarginLens", lens],
+  ] as const) {
+    if ((await hre.ethers.provider.getCode(address)) === "0x") {
+      throw new Error(
+        `no ${name} contract at ${address} on network "${hre.network.name}" (chain ${chainId}, addresses from ${source}): ` +
+          `the node was restarted or the deployment belongs to another chain; redeploy (\`npm run deploy:local\`)`,
+      );
+    }
+  }
+  const clearingHouse = await MarginLens__factory.connect(lens, hre.ethers.provider).clearingHouse();
+  return { vault, clearingHouse, lens, source };
+}
+
+/**
+ * The keeper's signer: the KEEPER_PRIVATE_KEY Hardhat configuration variable
+ * (`npx hardhat vars set KEEPER_PRIVATE_KEY`) or environment variable; on a local network, a node
+ * account chosen with --account-index instead.
+ */
+export async function resolveSigner(hre: HardhatRuntimeEnvironment, accountIndex: number): Promise<Signer> {
+  const { vars } = await import("hardhat/config");
+  const key = process.env[KEY_VARIABLE] || (vars.has(KEY_VARIABLE) ? vars.get(KEY_VARIABLE) : "");
+  if (key) return new Wallet(key.startsWith("0x") ? key : `0x${key}`, hre.ethers.provider);
+  const local = hre.network.name === "hardhat" || hre.network.name === "localhost";
+  if (local && accountIndex >= 0) {
+    const signers = await hre.ethers.getSigners();
+    if (accountIndex >= signers.length) {
+      throw new Error(
+        `--account-index ${accountIndex}: the node has ${signers.length} accounts (0..${signers.length - 1})`,
+      );
+    }
+    return signers[accountIndex];
+  }
+  throw new Error(
+    `no keeper key: set ${KEY_VARIABLE} (\`npx hardhat vars set ${KEY_VARIABLE}\` or \`export ${KEY_VARIABLE}=0x…\`)` +
+      (local ? ", or pass --account-index N to use the local node's account N" : ""),
+  );
+}
+
+/** Parses a decimal USD amount ("0.5") into WAD. */
+function usdToWad(text: string): bigint {
+  const match = /^(\d+)(?:\.(\d{1,18}))?$/.exec(text.trim());
+  if (!match) throw new Error(`--min-profit must be a USD amount such as 0 or 1.25, got "${text}"`);
+  return BigInt(match[1]) * 10n ** 18n + BigInt((match[2] ?? "").padEnd(18, "0"));
+}
+
+export async function runKeeperTask(args: KeeperTaskArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
+  const shard = parseShard(args.shard);
+  const log: Logger = pino({ level: args.logLevel, base: { shard: args.shard, network: hre.network.name } });
+  const addresses = await resolveAddresses(hre, args);
+  const signer = await resolveSigner(hre, args.accountIndex);
+  const contracts: KeeperContracts = {
+    vault: Vault__factory.connect(addresses.vault, signer),
+    clearingHouse: ClearingHouse__factory.connect(addresses.clearingHouse, signer),
+    lens: MarginLens__factory.connect(addresses.lens, signer),
+  };
+  const options: Partial<KeeperOptions> = {
+    shard,
+    batchSize: args.batchSize,
+    chunkSize: args.chunkSize,
+    startBlock: args.startBlock,
+    pollIntervalMs: args.pollMs,
+    minProfitUsd: usdToWad(args.minProfit),
+    profitableOnly: !args.all,
+    maxInFlight: args.maxInFlight,
+    maxFeePerGas: BigInt(Math.round(Number(args.maxFeeGwei) * 1e9)),
+    replaceAfterMs: args.replaceAfterMs,
+  };
+  const metrics = new KeeperMetrics({ shard: args.shard });
+  const keeper = new Keeper(contracts, signer, options, log, metrics);
+  const server = args.metricsPort >= 0 ? await metrics.serve(args.metricsPort) : undefined;
+  log.info(
+    {
+      keeper: await signer.getAddress(),
+      ...addresses,
+      metrics: server ? `http://127.0.0.1:${server.port}/metrics` : "off",
+    },
+    "keeper started",
+  );
+  let stopping: Promise<void> | undefined;
+  const shutdown = (signal: string) => {
+    stopping ??= (async () => {
+      log.info({ signal }, "stopping: no new actions; waiting for transactions in flight");
+      await keeper.stop();
+      await server?.close();
+      log.info("keeper stopped cleanly");
+    })();
+  };
+  process.once("SIGINT", () => shutdown("SIGINT"));
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  await keeper.start();
+  await stopping;
+}
