@@ -1,4 +1,5 @@
 import { task, types } from "hardhat/config";
+import { HardhatPluginError } from "hardhat/plugins";
 
 // The keeper's code is loaded when the task runs, not when the config loads: it needs the
 // TypeChain bindings, which do not exist before the first compile.
@@ -25,5 +26,10 @@ task("keeper", "Runs the liquidation keeper against the protocol deployed on --n
   .addOptionalParam("logLevel", "pino log level: debug, info, warn, error", "info")
   .setAction(async (args, hre) => {
     const { runKeeperTask } = await import("../src/keeper/cli");
-    await runKeeperTask(args, hre);
+    try {
+      await runKeeperTask(args, hre);
+    } catch (error) {
+      // a configuration problem is a message for the operator, not a stack trace
+      throw new HardhatPluginError("keeper", error instanceof Error ? error.message : String(error));
+    }
   });
