@@ -24,6 +24,7 @@ task("keeper", "Runs the liquidation keeper against the protocol deployed on --n
   .addOptionalParam("vault", "Vault address (default: Ignition's record for the chain)", "")
   .addOptionalParam("lens", "MarginLens address (default: Ignition's record for the chain)", "")
   .addOptionalParam("logLevel", "pino log level: debug, info, warn, error", "info")
+  .addFlag("ws", "Follow new blocks by WebSocket subscription (ws:// on the network's URL) instead of polling")
   .setAction(async (args, hre) => {
     const { runKeeperTask } = await import("../src/keeper/cli");
     try {

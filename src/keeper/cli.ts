@@ -5,7 +5,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { Wallet, type Signer } from "ethers";
+import { Wallet, WebSocketProvider, type Signer } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import pino, { type Logger } from "pino";
 import { ClearingHouse__factory, MarginLens__factory, Vault__factory } from "../../typechain-types";
@@ -30,6 +30,7 @@ export interface KeeperTaskArgs {
   vault: string;
   lens: string;
   logLevel: string;
+  ws: boolean;
 }
 
 /** Addresses of the Vault, ClearingHouse and MarginLens on this chain. */
@@ -147,6 +148,12 @@ export async function runKeeperTask(args: KeeperTaskArgs, hre: HardhatRuntimeEnv
     maxFeePerGas: BigInt(Math.round(Number(args.maxFeeGwei) * 1e9)),
     replaceAfterMs: args.replaceAfterMs,
   };
+  if (args.ws) {
+    const url = (hre.network.config as { url?: string }).url;
+    if (!url) throw new Error(`--ws needs a network with a URL; "${hre.network.name}" is in-process`);
+    // new blocks by eth_subscribe over WebSocket (hardhat node serves it on the same port)
+    options.blockEvents = new WebSocketProvider(url.replace(/^http/, "ws"));
+  }
   const metrics = new KeeperMetrics({ shard: args.shard });
   const keeper = new Keeper(contracts, signer, options, log, metrics);
   const server = args.metricsPort >= 0 ? await metrics.serve(args.metricsPort) : undefined;
@@ -164,6 +171,7 @@ export async function runKeeperTask(args: KeeperTaskArgs, hre: HardhatRuntimeEnv
       log.info({ signal }, "stopping: no new actions; waiting for transactions in flight");
       await keeper.stop();
       await server?.close();
+      if (options.blockEvents instanceof WebSocketProvider) await options.blockEvents.destroy();
       log.info("keeper stopped cleanly");
     })();
   };

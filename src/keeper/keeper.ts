@@ -64,6 +64,9 @@ export interface KeeperOptions {
   maxFeePerGas: bigint;
   replaceAfterMs: number;
   retry: RetryOptions;
+  /** Where new-block events come from (e.g. a WebSocketProvider: a subscription); default the
+   *  signer's provider (over HTTP, ethers polls). Either way the loop also polls `pollIntervalMs`. */
+  blockEvents?: Provider;
   /** USD price (WAD) of the chain's gas token; default: the price of market 1's oracle (ETH). */
   nativeUsdPrice?: () => Promise<bigint>;
 }
@@ -177,7 +180,12 @@ export class Keeper {
   private async run(): Promise<void> {
     let wake: (() => void) | undefined;
     const onBlock = () => wake?.();
-    await this.provider.on("block", onBlock).catch(() => undefined);
+    // a new block wakes the loop early (a subscription over WebSocket, polling over HTTP); a
+    // provider without block events leaves the loop on its poll interval
+    const subscribed = await Promise.resolve()
+      .then(() => (this.options.blockEvents ?? this.provider).on("block", onBlock))
+      .then(() => true)
+      .catch(() => false);
     let failures = 0;
     while (!this.stopping) {
       try {
@@ -196,12 +204,15 @@ export class Keeper {
       });
       wake = undefined;
     }
-    await this.provider.off("block", onBlock).catch(() => undefined);
+    if (subscribed) {
+      await Promise.resolve((this.options.blockEvents ?? this.provider).off("block", onBlock)).catch(() => undefined);
+    }
   }
 
   /** One pass: discover, scan, act; waits for the transactions it sent. */
   async tick(): Promise<TickReport> {
     if (!this.address) this.address = await this.signer.getAddress();
+    this.paramsCache = undefined; // governance may have changed them
     const block = await this.discover();
     const started = process.hrtime.bigint();
     const candidates = await this.scan(this.tracked());
