@@ -129,7 +129,7 @@ export class Keeper {
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
   private settlement: IERC20 | undefined;
-  private approved = false;
+  private approval: Promise<void> | undefined;
   private address = "";
 
   constructor(
@@ -431,9 +431,9 @@ export class Keeper {
     try {
       const { receipt, hashes } = await this.sender.send({ ...tx, gasLimit: (gas * 12n) / 10n }, label);
       if (receipt.status !== 1) {
-        this.metrics.failed.inc({ kind });
-        this.log.warn({ ...label, tx: receipt.hash }, "transaction reverted on chain (lost race)");
-        return { kind: "sent", ok: false };
+        this.metrics.skipped.inc({ reason: "lost_race" });
+        this.log.warn({ ...label, tx: receipt.hash }, "transaction reverted: lost race; skipped");
+        return { kind: "skipped" };
       }
       const reward = this.rewardFromReceipt(receipt.logs, expectedRewardUsd);
       this.metrics.succeeded.inc({ kind });
@@ -450,6 +450,13 @@ export class Keeper {
       );
       return { kind: "sent", ok: true, rewardUsd: reward };
     } catch (error) {
+      if (isRevert(error)) {
+        // mined and reverted between the simulation and the block (a node that automines reports
+        // it as a send error): another keeper was faster, or the account recovered
+        this.metrics.skipped.inc({ reason: "lost_race" });
+        this.log.warn({ ...label, reason: shortError(error) }, "transaction reverted: lost race; skipped");
+        return { kind: "skipped" };
+      }
       this.metrics.failed.inc({ kind });
       this.log.error({ ...label, err: shortError(error) }, "transaction failed");
       return { kind: "sent", ok: false };
@@ -526,15 +533,20 @@ export class Keeper {
     return this.settlement;
   }
 
-  private async ensureApproval(token: IERC20): Promise<void> {
-    if (this.approved) return;
-    const vault = await this.contracts.vault.getAddress();
-    const allowance = await withRetry(() => token.allowance(this.address, vault), this.retry());
-    if (allowance < MAX_UINT256 / 2n) {
-      const tx = await token.approve.populateTransaction(vault, MAX_UINT256);
-      await this.sender.send(tx, { action: "approve", spender: vault });
-    }
-    this.approved = true;
+  /** Approves the Vault for the settlement token once; concurrent repayments share the approval. */
+  private ensureApproval(token: IERC20): Promise<void> {
+    this.approval ??= (async () => {
+      const vault = await this.contracts.vault.getAddress();
+      const allowance = await withRetry(() => token.allowance(this.address, vault), this.retry());
+      if (allowance < MAX_UINT256 / 2n) {
+        const tx = await token.approve.populateTransaction(vault, MAX_UINT256);
+        await this.sender.send(tx, { action: "approve", spender: vault });
+      }
+    })().catch((error: unknown) => {
+      this.approval = undefined; // try again next time
+      throw error;
+    });
+    return this.approval;
   }
 
   private async gasCostUsd(gas: bigint): Promise<bigint> {
