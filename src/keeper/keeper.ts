@@ -25,7 +25,7 @@ import {
 import { liquidationPayout, type LiquidationParams } from "../math/liquidation";
 import { KeeperMetrics } from "./metrics";
 import { DEFAULT_RETRY, isRevert, sleep, withRetry, type RetryOptions } from "./retry";
-import { TxSender } from "./sender";
+import { NotSentError, TxSender } from "./sender";
 
 const WAD = 10n ** 18n;
 const MAX_UINT256 = (1n << 256n) - 1n;
@@ -152,7 +152,8 @@ export class Keeper {
         maxFeePerGas: this.options.maxFeePerGas,
         replaceAfterMs: this.options.replaceAfterMs,
         pollMs: Math.min(this.options.pollIntervalMs, 500),
-        retry: this.retry(),
+        // no abort signal: transactions in flight are followed to the end, through RPC hiccups too
+        retry: { ...this.retry(), signal: undefined },
       },
       log,
     );
@@ -172,6 +173,7 @@ export class Keeper {
   /** Stops after the current tick and waits for every transaction in flight. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.sender.close(); // nothing new is broadcast; what is in flight is waited for
     this.abort.abort();
     await this.loop;
     await this.sender.drain();
@@ -450,6 +452,10 @@ export class Keeper {
       );
       return { kind: "sent", ok: true, rewardUsd: reward };
     } catch (error) {
+      if (error instanceof NotSentError) {
+        this.metrics.skipped.inc({ reason: "stopping" });
+        return { kind: "skipped" };
+      }
       if (isRevert(error)) {
         // mined and reverted between the simulation and the block (a node that automines reports
         // it as a send error): another keeper was faster, or the account recovered

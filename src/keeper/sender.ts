@@ -6,7 +6,7 @@
  */
 import type { Provider, Signer, TransactionReceipt, TransactionRequest } from "ethers";
 import type { Logger } from "pino";
-import { isTransient, sleep, withRetry, type RetryOptions } from "./retry";
+import { isRevert, isTransient, sleep, withRetry, type RetryOptions } from "./retry";
 
 export interface SenderOptions {
   maxInFlight: number;
@@ -24,6 +24,13 @@ export interface Sent {
   hashes: string[];
 }
 
+/** A transaction dropped before broadcast because the sender was closed (shutdown). */
+export class NotSentError extends Error {
+  constructor() {
+    super("not sent: the keeper is stopping");
+  }
+}
+
 const BUMP_NUM = 1125n;
 const BUMP_DEN = 1000n;
 
@@ -39,6 +46,13 @@ export class TxSender {
     private readonly options: SenderOptions,
     private readonly log: Logger,
   ) {}
+
+  private closed = false;
+
+  /** From now on, transactions not yet broadcast are dropped (NotSentError); those sent are still followed. */
+  close(): void {
+    this.closed = true;
+  }
 
   /** Transactions sent and not yet settled. */
   get inFlightCount(): number {
@@ -66,6 +80,7 @@ export class TxSender {
       const hashes: string[] = [];
       let current!: TransactionRequest & { nonce: number; maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
       await this.serially(async () => {
+        if (this.closed) throw new NotSentError();
         const nonce = await this.takeNonce();
         current = { ...request, nonce, type: 2, ...(await this.fees()) };
         hashes.push(await this.broadcast(current, label));
@@ -105,8 +120,9 @@ export class TxSender {
       this.log.info({ ...label, tx: response.hash, nonce: tx.nonce }, "transaction sent");
       return response.hash;
     } catch (error) {
-      // a rejected send leaves the nonce unused: count again from the chain
-      if (!isTransient(error)) this.nextNonce = undefined;
+      // A revert reported at send time (a node that automines) was mined: its nonce is spent.
+      // Any other rejection leaves the nonce unused: count again from the chain.
+      if (!isTransient(error) && !isRevert(error)) this.nextNonce = undefined;
       throw error;
     }
   }
@@ -131,9 +147,17 @@ export class TxSender {
   private async takeNonce(): Promise<number> {
     if (this.nextNonce === undefined) {
       const address = await this.signer.getAddress();
-      this.nextNonce = await withRetry(() => this.provider.getTransactionCount(address, "pending"), this.options.retry);
+      this.nextNonce = await withRetry(() => this.pendingCount(address), this.options.retry);
     }
     return this.nextNonce++;
+  }
+
+  /** The pending transaction count, asked of the node itself: ethers' JsonRpcProvider answers a
+   *  repeated getTransactionCount from a short cache, which would hand out a spent nonce again. */
+  private async pendingCount(address: string): Promise<number> {
+    const raw = this.provider as Provider & { send?: (method: string, params: unknown[]) => Promise<unknown> };
+    if (typeof raw.send === "function") return Number(await raw.send("eth_getTransactionCount", [address, "pending"]));
+    return this.provider.getTransactionCount(address, "pending");
   }
 
   private async fees(): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> {
