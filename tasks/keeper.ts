@@ -13,7 +13,7 @@ task("keeper", "Runs the liquidation keeper against the protocol deployed on --n
   .addOptionalParam("minProfit", "Least profit (USD) over the gas cost for an action to be sent", "0")
   .addFlag("all", "Act on every due account, profitable or not")
   .addOptionalParam("maxFeeGwei", "Cap on maxFeePerGas, gwei", "500")
-  .addOptionalParam("maxInFlight", "Most transactions in flight at once", 4, types.int)
+  .addOptionalParam("maxInFlight", "Most transactions in flight at once", 16, types.int)
   .addOptionalParam(
     "replaceAfterMs",
     "Replace a transaction not mined after this long (fees +12.5 %)",

@@ -128,7 +128,11 @@ function usdToWad(text: string): bigint {
 
 export async function runKeeperTask(args: KeeperTaskArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
   const shard = parseShard(args.shard);
-  const log: Logger = pino({ level: args.logLevel, base: { shard: args.shard, network: hre.network.name } });
+  // synchronous writes: lines come out in the order they are logged and none is lost at exit
+  const log: Logger = pino(
+    { level: args.logLevel, base: { shard: args.shard, network: hre.network.name } },
+    pino.destination({ dest: 1, sync: true }),
+  );
   const addresses = await resolveAddresses(hre, args);
   const signer = await resolveSigner(hre, args.accountIndex);
   const contracts: KeeperContracts = {

@@ -24,7 +24,7 @@ import {
 } from "../../typechain-types";
 import { liquidationPayout, type LiquidationParams } from "../math/liquidation";
 import { KeeperMetrics } from "./metrics";
-import { DEFAULT_RETRY, isRevert, sleep, withRetry, type RetryOptions } from "./retry";
+import { DEFAULT_RETRY, isRevert, isTransient, sleep, withRetry, type RetryOptions } from "./retry";
 import { NotSentError, TxSender } from "./sender";
 
 const WAD = 10n ** 18n;
@@ -81,7 +81,7 @@ export const DEFAULT_KEEPER_OPTIONS: KeeperOptions = {
   profitableOnly: true,
   liquidateCollateral: true,
   settleBadDebt: true,
-  maxInFlight: 4,
+  maxInFlight: 16,
   maxFeePerGas: 500n * 10n ** 9n,
   replaceAfterMs: 30_000,
   retry: DEFAULT_RETRY,
@@ -215,6 +215,7 @@ export class Keeper {
   async tick(): Promise<TickReport> {
     if (!this.address) this.address = await this.signer.getAddress();
     this.paramsCache = undefined; // governance may have changed them
+    this.tickPrices = undefined;
     const block = await this.discover();
     const started = process.hrtime.bigint();
     const candidates = await this.scan(this.tracked());
@@ -293,7 +294,8 @@ export class Keeper {
     try {
       return [...(await withRetry(() => this.contracts.lens.candidatesMany(ids), this.retry()))];
     } catch (error) {
-      if (!isRevert(error)) throw error;
+      // a revert (a stale feed) or a batch over the call's gas cap: split; only RPC faults propagate
+      if (isTransient(error)) throw error;
       if (ids.length === 1) {
         this.metrics.skipped.inc({ reason: "scan_revert" });
         this.log.warn(
@@ -555,12 +557,21 @@ export class Keeper {
     return this.approval;
   }
 
+  /** Gas price (capped) and the gas token's USD price, read once per tick and shared by its actions. */
+  private tickPrices: Promise<{ perGas: bigint; native: bigint }> | undefined;
+
   private async gasCostUsd(gas: bigint): Promise<bigint> {
-    const fee = await withRetry(() => this.provider.getFeeData(), this.retry());
-    const perGas = fee.maxFeePerGas ?? fee.gasPrice ?? 0n;
-    const capped = perGas < this.options.maxFeePerGas ? perGas : this.options.maxFeePerGas;
-    const native = await (this.options.nativeUsdPrice ?? (() => this.defaultNativePrice()))();
-    return (gas * capped * native) / WAD;
+    this.tickPrices ??= (async () => {
+      const fee = await withRetry(() => this.provider.getFeeData(), this.retry());
+      const perGas = fee.maxFeePerGas ?? fee.gasPrice ?? 0n;
+      const native = await (this.options.nativeUsdPrice ?? (() => this.defaultNativePrice()))();
+      return { perGas: perGas < this.options.maxFeePerGas ? perGas : this.options.maxFeePerGas, native };
+    })().catch((error: unknown) => {
+      this.tickPrices = undefined;
+      throw error;
+    });
+    const { perGas, native } = await this.tickPrices;
+    return (gas * perGas * native) / WAD;
   }
 
   private async defaultNativePrice(): Promise<bigint> {
