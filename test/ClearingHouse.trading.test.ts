@@ -484,10 +484,33 @@ describe("ClearingHouse: trading", () => {
     });
 
     it("only the ClearingHouse settles PnL in the Vault", async () => {
-      const { f } = await funded();
+      const { f, unchanged } = await funded();
       await expect(f.vault.connect(f.alice).settleTrade(f.aliceCross, f.alice.address, E(1), ETH, true))
         .to.be.revertedWithCustomError(f.vault, "NotClearingHouse")
         .withArgs(f.alice.address);
+      // nor liquidations, collateral liquidations or bad debt: their entry points are on the ClearingHouse
+      await expect(f.vault.connect(f.alice).settleLiquidation(f.aliceCross, E(1), 0, 0, f.alice.address, ETH, false))
+        .to.be.revertedWithCustomError(f.vault, "NotClearingHouse")
+        .withArgs(f.alice.address);
+      await expect(f.vault.connect(f.alice).liquidateCollateral(f.aliceCross, f.weth, 1, f.alice.address, 0))
+        .to.be.revertedWithCustomError(f.vault, "NotClearingHouse")
+        .withArgs(f.alice.address);
+      await expect(f.vault.connect(f.alice).settleBadDebt(f.aliceCross))
+        .to.be.revertedWithCustomError(f.vault, "NotClearingHouse")
+        .withArgs(f.alice.address);
+      await unchanged();
+    });
+
+    it("circuit-breaker and liquidation views reject an unknown market", async () => {
+      const { f, ch } = await funded();
+      await expect(ch.pokeCircuitBreaker(99)).to.be.revertedWithCustomError(ch, "UnknownMarket").withArgs(99);
+      await expect(ch.liquidationSize(f.aliceCross, 99))
+        .to.be.revertedWithCustomError(ch, "UnknownMarket")
+        .withArgs(99);
+      await expect(ch.marketSafety(99)).to.be.revertedWithCustomError(ch, "UnknownMarket").withArgs(99);
+      await expect(f.clearingHouse.clearCircuitBreaker(99))
+        .to.be.revertedWithCustomError(ch, "UnknownMarket")
+        .withArgs(99);
     });
   });
 

@@ -348,15 +348,7 @@ describe("Liquidation engine: Solidity == TypeScript mirror (src/math/liquidatio
 
     /** The parameters in force (set per case); the constructor's are the mirror's defaults. */
     const readParams = async (): Promise<lq.LiquidationParams> => {
-      const p = await ch.liquidationParams();
-      return {
-        liquidationFee: p.liquidationFee,
-        keeperShare: p.keeperShare,
-        closeFactor: p.closeFactor,
-        fullLiquidationThreshold: p.fullLiquidationThreshold,
-        dustThreshold: p.dustThreshold,
-        collateralDiscount: p.collateralDiscount,
-      };
+      return lq.toLiquidationParams(await ch.liquidationParams());
     };
     let lp = await readParams();
     expect(lp).to.deep.equal(lq.DEFAULT_LIQUIDATION_PARAMS);

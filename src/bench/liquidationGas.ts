@@ -1,5 +1,6 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { ContractTransactionReceipt, ContractTransactionResponse, Interface } from "ethers";
+import { addBenchMarkets } from "./tradingGas";
 import { deployLocal, type LocalProtocol } from "../deploy/local";
 import { explainFailure } from "../demo/liquidationDemo";
 
@@ -60,30 +61,7 @@ export async function measureLiquidationGas(
   const interfaces = [p.clearingHouse.interface, p.vault.interface, p.usdc.interface, p.ethOracle.interface];
   const tx = (action: string, send: () => Promise<ContractTransactionResponse>) => receiptOf(action, send, interfaces);
 
-  const params = await p.clearingHouse.marketParams(BTC); // BTC-PERP's settings, ungrouped
-  const extraFeeds = [];
-  for (let i = 0; i < extraMarkets; i++) {
-    const feed = await ethers.deployContract("MockAggregator", [8, `X${i} / USD`, 100n * 10n ** 8n]);
-    const oracle = await ethers.deployContract("ChainlinkOracle", [await feed.getAddress(), 86_400n]);
-    extraFeeds.push(feed);
-    await tx(`addMarket X${i}`, async () =>
-      p.clearingHouse.connect(deployer).addMarket({
-        oracle: await oracle.getAddress(),
-        group: 0,
-        skewScale: 1_000_000n * WAD,
-        takerFee: params.takerFee,
-        maxFundingRatePerDay: params.maxFundingRatePerDay,
-        maxLongOpenInterest: 100_000n * WAD,
-        maxShortOpenInterest: 100_000n * WAD,
-        maxPriceDeviation: params.maxPriceDeviation,
-        tiers: params.tiers.map((t) => ({
-          upToNotional: t.upToNotional,
-          mmRate: t.mmRate,
-          imRate: t.imRate,
-        })),
-      }),
-    );
-  }
+  const extraFeeds = await addBenchMarkets(hre, p, deployer, extraMarkets);
   const markets = Number(await p.clearingHouse.marketCount());
   const extras = Array.from({ length: markets - 3 }, (_, i) => i + 4); // ungrouped extra markets
 

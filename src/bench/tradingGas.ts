@@ -1,6 +1,8 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { ContractTransactionResponse } from "ethers";
-import { deployLocal } from "../deploy/local";
+import type { Signer } from "ethers";
+import type { MockAggregator } from "../../typechain-types";
+import { deployLocal, type LocalProtocol } from "../deploy/local";
 
 const WAD = 10n ** 18n;
 
@@ -25,6 +27,40 @@ async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<bigint> 
 }
 
 /**
+ * Adds `count` ungrouped markets with BTC-PERP's fee, funding, deviation and tiers, each on a fresh
+ * 8-decimal feed at $100 with a 1-day heartbeat (ids 4, 5, …); returns their feeds.
+ */
+export async function addBenchMarkets(
+  hre: HardhatRuntimeEnvironment,
+  p: LocalProtocol,
+  owner: Signer,
+  count: number,
+): Promise<MockAggregator[]> {
+  const { ethers } = hre;
+  const params = await p.clearingHouse.marketParams(2); // BTC-PERP's settings, ungrouped
+  const feeds: MockAggregator[] = [];
+  for (let i = 0; i < count; i++) {
+    const feed = await ethers.deployContract("MockAggregator", [8, `X${i} / USD`, 100n * 10n ** 8n]);
+    const oracle = await ethers.deployContract("ChainlinkOracle", [await feed.getAddress(), 86_400n]);
+    feeds.push(feed);
+    await (
+      await p.clearingHouse.connect(owner).addMarket({
+        oracle: await oracle.getAddress(),
+        group: 0,
+        skewScale: 1_000_000n * WAD,
+        takerFee: params.takerFee,
+        maxFundingRatePerDay: params.maxFundingRatePerDay,
+        maxLongOpenInterest: 100_000n * WAD,
+        maxShortOpenInterest: 100_000n * WAD,
+        maxPriceDeviation: params.maxPriceDeviation,
+        tiers: params.tiers.map((t) => ({ upToNotional: t.upToNotional, mmRate: t.mmRate, imRate: t.imRate })),
+      })
+    ).wait();
+  }
+  return feeds;
+}
+
+/**
  * Deploys the local protocol plus `extraMarkets` ungrouped markets (one fresh feed each), puts
  * every market in steady state (already traded), then measures the trading paths of DESIGN §6 and
  * the cost of one more position in a margin check. Deterministic: same code, same numbers.
@@ -33,22 +69,7 @@ export async function measureTradingGas(hre: HardhatRuntimeEnvironment, extraMar
   const { ethers } = hre;
   const p = await deployLocal(hre);
   const [deployer, alice, bob] = await ethers.getSigners();
-  const params = await p.clearingHouse.marketParams(2); // BTC-PERP's settings, ungrouped
-  for (let i = 0; i < extraMarkets; i++) {
-    const feed = await ethers.deployContract("MockAggregator", [8, `X${i} / USD`, 100n * 10n ** 8n]);
-    const oracle = await ethers.deployContract("ChainlinkOracle", [await feed.getAddress(), 86_400n]);
-    await p.clearingHouse.connect(deployer).addMarket({
-      oracle: await oracle.getAddress(),
-      group: 0,
-      skewScale: 1_000_000n * WAD,
-      takerFee: params.takerFee,
-      maxFundingRatePerDay: params.maxFundingRatePerDay,
-      maxLongOpenInterest: 100_000n * WAD,
-      maxShortOpenInterest: 100_000n * WAD,
-      maxPriceDeviation: params.maxPriceDeviation,
-      tiers: params.tiers.map((t) => ({ upToNotional: t.upToNotional, mmRate: t.mmRate, imRate: t.imRate })),
-    });
-  }
+  await addBenchMarkets(hre, p, deployer, extraMarkets);
   const markets = Number(await p.clearingHouse.marketCount());
   const account = async (signer: typeof alice) => {
     await (await p.vault.connect(signer).createAccount(0)).wait();

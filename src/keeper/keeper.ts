@@ -22,7 +22,7 @@ import {
   type MarginLens,
   type Vault,
 } from "../../typechain-types";
-import { liquidationPayout, type LiquidationParams } from "../math/liquidation";
+import { liquidationPayout, toLiquidationParams, type LiquidationParams } from "../math/liquidation";
 import { KeeperMetrics } from "./metrics";
 import { DEFAULT_RETRY, isRevert, isTransient, sleep, withRetry, type RetryOptions } from "./retry";
 import { NotSentError, TxSender } from "./sender";
@@ -511,14 +511,7 @@ export class Keeper {
   private async liquidationParams(): Promise<LiquidationParams> {
     if (!this.paramsCache) {
       const p = await withRetry(() => this.contracts.clearingHouse.liquidationParams(), this.retry());
-      this.paramsCache = {
-        liquidationFee: p.liquidationFee,
-        keeperShare: p.keeperShare,
-        closeFactor: p.closeFactor,
-        fullLiquidationThreshold: p.fullLiquidationThreshold,
-        dustThreshold: p.dustThreshold,
-        collateralDiscount: p.collateralDiscount,
-      };
+      this.paramsCache = toLiquidationParams(p);
     }
     return this.paramsCache;
   }

@@ -52,6 +52,18 @@ export interface LiquidationParams {
  * The constructor defaults (DESIGN §13, ignition/parameters/local.json): fee 1 %, keeper share 50 %,
  * close factor 50 %, full-liquidation threshold 0.5, dust $100, collateral discount 5 %.
  */
+/** The parameters as plain bigints, from `ClearingHouse.liquidationParams()` (an ethers Result). */
+export function toLiquidationParams(p: LiquidationParams): LiquidationParams {
+  return {
+    liquidationFee: p.liquidationFee,
+    keeperShare: p.keeperShare,
+    closeFactor: p.closeFactor,
+    fullLiquidationThreshold: p.fullLiquidationThreshold,
+    dustThreshold: p.dustThreshold,
+    collateralDiscount: p.collateralDiscount,
+  };
+}
+
 export const DEFAULT_LIQUIDATION_PARAMS: Readonly<LiquidationParams> = Object.freeze({
   liquidationFee: WAD / 100n,
   keeperShare: WAD / 2n,
