@@ -41,8 +41,13 @@ export interface LocalProtocol {
  * Deploys ignition/modules/Protocol.ts with ignition/parameters/local.json on the connected
  * network (the in-process chain by default) and returns typed handles.
  */
-export async function deployLocal(hre: HardhatRuntimeEnvironment): Promise<LocalProtocol> {
-  const deployed = await hre.ignition.deploy(ProtocolModule, { parameters: loadParameters("local") });
+export async function deployLocal(
+  hre: HardhatRuntimeEnvironment,
+  options: { deploymentId?: string } = {},
+): Promise<LocalProtocol> {
+  // on the in-process network the deployment is ephemeral; elsewhere Ignition keeps a journal under its id
+  const deploymentId = hre.network.name === "hardhat" ? undefined : options.deploymentId;
+  const deployed = await hre.ignition.deploy(ProtocolModule, { parameters: loadParameters("local"), deploymentId });
   const [deployer] = await hre.ethers.getSigners();
   const at = async (contract: { getAddress(): Promise<string> }) => contract.getAddress();
   return {

@@ -60,6 +60,8 @@ export interface KeeperOptions {
   /** Settle bad debt (costs gas, earns nothing). */
   settleBadDebt: boolean;
   maxInFlight: number;
+  /** Candidates handled at once in a tick (1: one after the other in rank order, deterministic). */
+  actConcurrency: number;
   /** Cap on maxFeePerGas, wei. */
   maxFeePerGas: bigint;
   replaceAfterMs: number;
@@ -82,6 +84,7 @@ export const DEFAULT_KEEPER_OPTIONS: KeeperOptions = {
   liquidateCollateral: true,
   settleBadDebt: true,
   maxInFlight: 16,
+  actConcurrency: 16,
   maxFeePerGas: 500n * 10n ** 9n,
   replaceAfterMs: 30_000,
   retry: DEFAULT_RETRY,
@@ -230,7 +233,7 @@ export class Keeper {
       skipped: 0,
       rewardUsd: 0n,
     };
-    const outcomes = await Promise.all(candidates.map((c) => this.act(c)));
+    const outcomes = await mapPool(candidates, Math.max(1, this.options.actConcurrency), (c) => this.act(c));
     for (const o of outcomes) {
       if (o.kind === "skipped") report.skipped++;
       else {
@@ -571,6 +574,20 @@ export class Keeper {
     const params = await withRetry(() => this.contracts.clearingHouse.marketParams(1), this.retry());
     return withRetry(() => IPriceOracle__factory.connect(params.oracle, this.provider).price(), this.retry());
   }
+}
+
+/** `items.map(fn)` with at most `limit` calls running at once; results in input order. */
+async function mapPool<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 function shortError(error: unknown): string {

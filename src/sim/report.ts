@@ -1,0 +1,180 @@
+/**
+ * The simulator's report (report.json), schema version 1. Everything outside `timing` is a pure
+ * function of the scenario, the seed and the contracts: the same inputs give a byte-identical file
+ * once `timing` is removed. Money is in USD as JSON numbers (converted from on-chain WAD values,
+ * rounded to the cent where noted); exact on-chain totals are kept as decimal strings (`*Wad`).
+ */
+
+export const REPORT_SCHEMA = "crossmargin.simulation/1";
+
+export type Mode = "cross" | "isolated";
+
+/** Percentile bands of a distribution at one step. */
+export interface Bands {
+  p5: number;
+  p25: number;
+  p50: number;
+  p75: number;
+  p95: number;
+}
+
+/** Per-step time series of one mode; every array has one entry per step (index 0 = step 1). */
+export interface ModeSeries {
+  /** Chain seconds since the first step's start (after the population opened): step × stepSeconds, later if a step ran over. */
+  time: number[];
+  /** Oracle price per symbol (USD), after liquidation impact, at the end of the step. */
+  prices: Record<string, number[]>;
+  /** Σ equity of the traders' accounts (USD), after the step's price move, before traders and keepers act. */
+  equity: number[];
+  /** Long and short open interest per market, USD notional at the oracle price. */
+  openInterestLong: Record<string, number[]>;
+  openInterestShort: Record<string, number[]>;
+  /** Skew per market in base units (long − short). */
+  skew: Record<string, number[]>;
+  /** Funding rate per market, fraction per day. */
+  fundingRate: Record<string, number[]>;
+  /** Margin ratio (equity ÷ maintenance margin) over accounts with positions, after the step's price move (what the keepers respond to); null: none open. */
+  marginRatio: (Bands | null)[];
+  /** Liquidations during the step: count and closed notional (USD). */
+  liquidations: number[];
+  liquidatedNotional: number[];
+  /** Insurance fund (USD) and pool share price (USDC per pool share) at the end of the step. */
+  insuranceFund: number[];
+  poolSharePrice: number[];
+  /** Bad debt settled so far (USD, cumulative). */
+  badDebt: number[];
+  /** Deepest liquidation generation in the step: 0 none, 1 only the price path, > 1 a cascade. */
+  cascadeDepth: number[];
+}
+
+/** One trader's outcome (a trader owns one cross account, or one isolated account per position). */
+export interface TraderOutcome {
+  trader: number;
+  cohort: string;
+  strategy: string;
+  accounts: number[];
+  markets: string[];
+  /** Collateral deposited at the start and the initial margin its positions required (USD). */
+  depositedUsd: number;
+  initialMarginUsd: number;
+  startEquity: number;
+  endEquity: number;
+  liquidated: boolean;
+  liquidations: number;
+  /** Markets in which a position of this trader was liquidated. */
+  liquidatedMarkets: string[];
+  /** Lowest equity ÷ maintenance margin seen while positions were open (null: never open). */
+  worstMarginRatio: number | null;
+}
+
+/** Totals of one mode; the cross-vs-isolated table is built from these. */
+export interface ModeSummary {
+  traders: number;
+  accounts: number;
+  /** Σ initial margin of the opening positions (USD): the collateral the exposure needs. */
+  collateralNeeded: number;
+  collateralDeposited: number;
+  /** Gross notional opened at the start (USD). */
+  exposure: number;
+  tradersLiquidated: number;
+  accountsLiquidated: number;
+  liquidations: number;
+  notionalLiquidated: number;
+  /** Liquidation penalties paid by traders (USD) and the keepers' share of them. */
+  penaltiesPaid: number;
+  keeperRewards: number;
+  badDebt: number;
+  /** Largest fall of the insurance fund below its starting value (USD). */
+  insuranceDrawdown: number;
+  insuranceStart: number;
+  insuranceEnd: number;
+  poolSharePriceStart: number;
+  poolSharePriceEnd: number;
+  maxCascadeDepth: number;
+  collateralLiquidations: number;
+  badDebtSettlements: number;
+  /** Trader transactions sent and how many reverted (e.g. margin checks, circuit breaker). */
+  traderTxs: number;
+  traderTxsReverted: number;
+  /** Reverts by custom error name. */
+  revertReasons: Record<string, number>;
+  keeperTxs: number;
+  /** Invariant checks run (conservation per token each step, mirror equality on a sample). */
+  invariantChecks: number;
+  /** Exact on-chain figures (WAD, decimal strings). */
+  badDebtWad: string;
+  notionalLiquidatedWad: string;
+  penaltiesPaidWad: string;
+}
+
+export interface ModeReport {
+  mode: Mode;
+  summary: ModeSummary;
+  series: ModeSeries;
+  traders: TraderOutcome[];
+}
+
+/** A row of the cross-vs-isolated table. */
+export interface ComparisonRow {
+  metric: string;
+  cross: number;
+  isolated: number;
+  unit: "usd" | "count" | "ratio";
+}
+
+/** Wall-clock figures: the only part of the report that differs between two runs of a seed. */
+export interface Timing {
+  startedAt: string;
+  totalSeconds: number;
+  perMode: Record<
+    string,
+    {
+      seconds: number;
+      steps: number;
+      stepsPerSecond: number;
+      transactions: number;
+      transactionsPerSecond: number;
+      /** Seconds spent per phase of the steps (setup excluded). */
+      phaseSeconds?: Record<string, number>;
+    }
+  >;
+  peakRssMb: number;
+}
+
+export interface SimulationReport {
+  schema: typeof REPORT_SCHEMA;
+  scenario: {
+    name: string;
+    description: string;
+    /** sha256 of the validated scenario (canonical JSON). */
+    hash: string;
+    seed: number;
+    steps: number;
+    stepSeconds: number;
+    symbols: string[];
+    markets: string[];
+    impact: boolean;
+    /** The validated scenario itself, defaults filled in. */
+    resolved: unknown;
+  };
+  modes: Partial<Record<Mode, ModeReport>>;
+  comparison: ComparisonRow[];
+  timing: Timing;
+}
+
+/** Summary of one sweep point (a full simulation with one parameter value changed). */
+export interface SweepPoint {
+  /** "key=value" pairs of this grid point. */
+  parameters: Record<string, string | number>;
+  reportPath: string;
+  summaries: Partial<Record<Mode, ModeSummary>>;
+}
+
+export interface SweepReport {
+  schema: "crossmargin.sweep/1";
+  scenario: string;
+  seed: number;
+  keys: string[];
+  points: SweepPoint[];
+  timing: { totalSeconds: number; workers: number };
+}

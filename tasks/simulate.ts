@@ -1,0 +1,35 @@
+import { task, types } from "hardhat/config";
+import { HardhatPluginError } from "hardhat/plugins";
+
+// Loaded when the task runs: the simulator needs the TypeChain bindings of the first compile.
+task("simulate", "Runs a scenario on the protocol and the keeper; writes report.json and report.html")
+  .addOptionalParam("scenario", "A built-in scenario name (scenarios/*.json) or a path to a scenario file", "default")
+  .addOptionalParam("mode", "cross, isolated or both (the same traders and prices in each)", "both")
+  .addOptionalParam("seed", "Overrides the scenario's seed", "")
+  .addOptionalParam("out", "Output folder (default reports/<scenario>-<seed>/)", "")
+  .addOptionalParam("set", 'Overrides, "key=value;key=value" (e.g. "steps=50;protocol.liquidationFee=0.02")', "")
+  .addOptionalParam(
+    "sweep",
+    'A parameter grid, "key=v1,v2,…" (several keys separated by ";"), one process per point',
+    "",
+  )
+  .addOptionalParam("workers", "Sweep worker processes (0 = one per core)", 0, types.int)
+  .addFlag("quiet", "No progress bar and no summary")
+  .addFlag("noCompile", "Skip the compile step")
+  .setAction(async (args, hre) => {
+    const { runSimulateTask } = await import("../src/sim/cli");
+    const { ScenarioError, UsageError } = await import("../src/sim/scenario");
+    const { InvariantViolation } = await import("../src/sim/engine");
+    try {
+      await runSimulateTask(args, hre);
+    } catch (error) {
+      // an invalid scenario or a broken invariant is a message for the user, never a stack trace
+      // (Hardhat prints the whole error of a plugin error when it believes it runs in CI)
+      if (error instanceof ScenarioError || error instanceof UsageError || error instanceof InvariantViolation) {
+        console.error(`Error in simulate: ${error.message}`);
+        process.exitCode = 1;
+        return;
+      }
+      throw new HardhatPluginError("simulate", error instanceof Error ? error.message : String(error));
+    }
+  });
