@@ -47,7 +47,8 @@ async function rawTransfers(label: string): Promise<number[]> {
   const from = "0x00000000000000000000000000000000000b3c01";
   await chain.fund(from);
   const rates: number[] = [];
-  for (let r = 0; r < RUNS; r++) rates.push(await transferBatch(chain, from, "0x00000000000000000000000000000000000b3c02"));
+  for (let r = 0; r < RUNS; r++)
+    rates.push(await transferBatch(chain, from, "0x00000000000000000000000000000000000b3c02"));
   console.error(`raw transfers (${label}): ${rates.map((x) => x.toFixed(0)).join(", ")} tx/s`);
   return rates;
 }
@@ -113,7 +114,8 @@ async function main() {
     cpu: os.cpus()[0]?.model.trim() ?? "unknown",
     cores: os.availableParallelism(),
     node: process.version,
-    hardhat: (JSON.parse(fs.readFileSync(require.resolve("hardhat/package.json"), "utf8")) as { version: string }).version,
+    hardhat: (JSON.parse(fs.readFileSync(require.resolve("hardhat/package.json"), "utf8")) as { version: string })
+      .version,
     method:
       "raw: simple value transfers sent the way the simulator sends (clocked timestamp + eth_sendTransaction from an impersonated address, automine), median of batches before and after the runs; simulator: every transaction of the run (setup, oracle updates, traders, keepers) over the mode's wall time, which also pays for every view the run reads",
     raw: { batches: [...before, ...after].map((x) => Number(x.toFixed(1))), medianTxPerSecond: Number(raw.toFixed(1)) },

@@ -36,11 +36,12 @@ contract LedgerTotals {
     /// @param count Number of ids to cover.
     /// @return quoteSum Σ quoteBalance (WAD, signed).
     /// @return balanceSums Σ balanceOf per token, in the order of `tokens` (token units).
-    function totals(IVault vault, address[] calldata tokens, uint256 fromId, uint256 count)
-        external
-        view
-        returns (int256 quoteSum, uint256[] memory balanceSums)
-    {
+    function totals(
+        IVault vault,
+        address[] calldata tokens,
+        uint256 fromId,
+        uint256 count
+    ) external view returns (int256 quoteSum, uint256[] memory balanceSums) {
         balanceSums = new uint256[](tokens.length);
         uint256 last = vault.accountCount();
         uint256 first = fromId == 0 ? 1 : fromId;
@@ -57,19 +58,19 @@ contract LedgerTotals {
     /// @notice The Vault's token holdings and ledgers for `tokens` and the settlement token.
     /// @param vault The Vault to read.
     /// @param tokens Collateral tokens (not the settlement token).
-    /// @return l The ledgers.
-    function ledgers(IVault vault, address[] calldata tokens) external view returns (Ledgers memory l) {
-        l.settlementHeld = IERC20(vault.settlementToken()).balanceOf(address(vault));
-        l.pool = vault.poolBalance();
-        l.insurance = vault.insuranceFund();
-        l.fees = vault.feeBalance();
-        l.held = new uint256[](tokens.length);
-        l.insuranceHoldings = new uint256[](tokens.length);
-        l.totalDeposits = new uint256[](tokens.length);
+    /// @return out The ledgers.
+    function ledgers(IVault vault, address[] calldata tokens) external view returns (Ledgers memory out) {
+        out.settlementHeld = IERC20(vault.settlementToken()).balanceOf(address(vault));
+        out.pool = vault.poolBalance();
+        out.insurance = vault.insuranceFund();
+        out.fees = vault.feeBalance();
+        out.held = new uint256[](tokens.length);
+        out.insuranceHoldings = new uint256[](tokens.length);
+        out.totalDeposits = new uint256[](tokens.length);
         for (uint256 t = 0; t < tokens.length; ++t) {
-            l.held[t] = IERC20(tokens[t]).balanceOf(address(vault));
-            l.insuranceHoldings[t] = vault.insuranceTokenBalance(tokens[t]);
-            l.totalDeposits[t] = vault.collateralConfig(tokens[t]).totalDeposits;
+            out.held[t] = IERC20(tokens[t]).balanceOf(address(vault));
+            out.insuranceHoldings[t] = vault.insuranceTokenBalance(tokens[t]);
+            out.totalDeposits[t] = vault.collateralConfig(tokens[t]).totalDeposits;
         }
     }
 }

@@ -317,6 +317,7 @@ class ModeRunner {
   };
   private insuranceStart = 0n;
   private stepsStart = 0;
+  private stepTime = 0;
   private insuranceLow = 0n;
   private sharePriceStart = 0;
   private keeperTxStart = 0;
@@ -657,6 +658,7 @@ class ModeRunner {
   private async step(step: number): Promise<void> {
     const { scenario } = this;
     this.chain.advanceTo(this.stepsStart + step * scenario.stepSeconds);
+    this.stepTime = this.chain.time;
     const halfLife = scenario.impact.halfLifeSteps;
     if (halfLife > 0) {
       const keep = 0.5 ** (1 / halfLife);
@@ -950,7 +952,7 @@ class ModeRunner {
       equity += h.equity;
       if (h.maintenanceMargin > 0n) ratios.push(ratioOf(h));
     }
-    s.time.push(this.chain.time - this.stepsStart);
+    s.time.push(this.stepTime - this.stepsStart);
     for (const symbol of SYMBOLS) s.prices[symbol].push(fix(this.price(symbol, step), 6));
     s.equity.push(cents(num(equity)));
     for (const m of MARKETS) {

@@ -20,7 +20,10 @@ export interface Bands {
 
 /** Per-step time series of one mode; every array has one entry per step (index 0 = step 1). */
 export interface ModeSeries {
-  /** Chain seconds since the first step's start (after the population opened): step × stepSeconds, later if a step ran over. */
+  /**
+   * Chain seconds from the start (the population opened) to the step's start: step × stepSeconds,
+   * later when an earlier step's transactions (one block and one second each) outlasted its time.
+   */
   time: number[];
   /** Oracle price per symbol (USD), after liquidation impact, at the end of the step. */
   prices: Record<string, number[]>;
