@@ -17,9 +17,17 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { runSimulation, SIMULATION_EPOCH } from "../src/sim/engine";
 import { deterministicPart, writeReport } from "../src/sim/output";
-import { REPORT_SCHEMA, type Mode, type ModeReport, type SimulationReport } from "../src/sim/report";
+import { parseModes, sweepGrid } from "../src/sim/cli";
+import { REPORT_SCHEMA, type Mode, type ModeReport, type SimulationReport, type SweepReport } from "../src/sim/report";
 import { validateCorrelation } from "../src/sim/prices";
-import { loadScenario, resolvePrices, ScenarioError, SYMBOLS, type ScenarioInput } from "../src/sim/scenario";
+import {
+  loadScenario,
+  resolvePrices,
+  ScenarioError,
+  SYMBOLS,
+  UsageError,
+  type ScenarioInput,
+} from "../src/sim/scenario";
 import { checkReportInBrowser, closeBrowser } from "./shared/browser";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -422,6 +430,65 @@ describe("Simulator", function () {
       expect(result.stderr).to.not.match(/^ {4}at /m, "a stack trace on stderr");
       expect(seconds, "seconds until exit").to.be.below(15);
       expect(fs.existsSync(out), "an output folder was created").to.equal(false);
+    });
+  });
+
+  describe("sweeps", function () {
+    it("expands a grid of key=v1,v2 axes into every combination and rejects malformed ones", function () {
+      expect(sweepGrid("protocol.liquidationFee=0.005,0.01").points).to.deep.equal([
+        ["protocol.liquidationFee=0.005"],
+        ["protocol.liquidationFee=0.01"],
+      ]);
+      const grid = sweepGrid("a=1,2; b=x,y,z");
+      expect(grid.keys).to.deep.equal(["a", "b"]);
+      expect(grid.points).to.have.length(6);
+      expect(grid.points[5]).to.deep.equal(["a=2", "b=z"]);
+      expect(() => sweepGrid("protocol.liquidationFee")).to.throw(UsageError, /key=v1,v2/);
+      expect(() => sweepGrid("a=")).to.throw(UsageError, /no values/);
+      expect(() => parseModes("both-ways")).to.throw(UsageError, /cross, isolated or both/);
+    });
+
+    it("`hardhat simulate --sweep` runs each point in its own process and writes the sweep table and chart", async function () {
+      const file = writeScenario("sweep", { ...VALID, steps: 3, prices: {} });
+      const out = path.join(TMP, "sweep-out");
+      const cli = path.join(ROOT, "node_modules", "hardhat", "internal", "cli", "cli.js");
+      const sweep = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = execFile(
+          process.execPath,
+          [
+            cli,
+            "simulate",
+            "--scenario",
+            file,
+            "--mode",
+            "cross",
+            "--out",
+            out,
+            "--no-compile",
+            "--sweep",
+            "protocol.liquidationFee=0.005,0.02",
+          ],
+          { cwd: ROOT, env: { ...process.env, CI: "true" }, timeout: 240_000 },
+          (_error, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
+        );
+      });
+      expect(sweep.code, sweep.stderr).to.equal(0);
+      const summary = JSON.parse(fs.readFileSync(path.join(out, "sweep.json"), "utf8")) as SweepReport;
+      expect(summary.keys).to.deep.equal(["protocol.liquidationFee"]);
+      expect(summary.points.map((p) => p.parameters["protocol.liquidationFee"])).to.deep.equal([0.005, 0.02]);
+      expect(summary.timing.workers).to.be.within(1, 2);
+      for (const [i, point] of summary.points.entries()) {
+        const report = JSON.parse(
+          fs.readFileSync(path.join(out, `point-${i + 1}`, "report.json"), "utf8"),
+        ) as SimulationReport;
+        // each point ran the scenario with its own value, in its own process
+        expect((report.scenario.resolved as { protocol: { liquidationFee: number } }).protocol.liquidationFee).to.equal(
+          [0.005, 0.02][i],
+        );
+        expect(point.summaries.cross).to.deep.equal(report.modes.cross!.summary);
+      }
+      expect(fs.readFileSync(path.join(out, "sweep.html"), "utf8")).to.include("protocol.liquidationFee");
+      expect(sweep.stdout).to.match(/protocol\.liquidationFee/);
     });
   });
 
