@@ -101,7 +101,7 @@ describe("Local deployment (ignition/modules/Protocol.ts + parameters/local.json
     expect(() => loadParameters("nope")).to.throw(/Deployment parameters not found.*Known sets: local/);
   });
 
-  it("npm start's demo prints both tables, and its figures equal the Vault's", async () => {
+  it("npm run demo's demo prints both tables, and its figures equal the Vault's", async () => {
     const lines: string[] = [];
     const result = await runCollateralDemo(hre, (line) => lines.push(line));
     const text = lines.join("\n");
@@ -131,7 +131,7 @@ describe("Local deployment (ignition/modules/Protocol.ts + parameters/local.json
     expect(lines.join("\n")).to.match(/hedging in one account saves \$23,91\d\.\d\d \(79\.\d %\)/);
   });
 
-  it("npm start's liquidation part: a crash, a scripted keeper, bad debt; its ledgers equal the Vault's", async () => {
+  it("npm run demo's liquidation part: a crash, a scripted keeper, bad debt; its ledgers equal the Vault's", async () => {
     const { protocol } = await runCollateralDemo(hre, () => undefined);
     await runHedgeDemo(hre, protocol, () => undefined);
     const lines: string[] = [];

@@ -634,6 +634,30 @@ describe("Simulator", function () {
       });
     });
 
+    it("replays a CSV of prices through the feeds (last observation carried forward), other symbols simulated", async function () {
+      fs.writeFileSync(
+        path.join(TMP, "replay.csv"),
+        "timestamp,symbol,price\n1700000000,ETH,3000\n1700000060,ETH,2900\n1700000150,ETH,2800\n1700000240,ETH,2500\n",
+      );
+      const report = await simulate(
+        {
+          name: "replay",
+          seed: 3,
+          steps: 4,
+          stepSeconds: 60,
+          prices: { csv: "replay.csv", volatility: { BTC: 0 } },
+          population: [{ name: "longs", count: 2, strategy: "directional", markets: { ETH: 1 }, longShare: 1 }],
+        },
+        ["cross"],
+      );
+      const series = mode(report, "cross").series;
+      expect(series.prices.ETH).to.deep.equal([2900, 2900, 2800, 2500]);
+      expect(series.prices.BTC).to.deep.equal([60_000, 60_000, 60_000, 60_000]);
+      // the chain saw them: the longs lost value as ETH fell
+      const traders = mode(report, "cross").traders;
+      for (const t of traders) expect(t.endEquity, `trader ${t.trader}`).to.be.below(t.startEquity);
+    });
+
     it("each step starts stepSeconds after the previous one, later only when a step's transactions overran it", async function () {
       // opening the population (several transactions per trader, one clock second each) must not eat
       // into the steps; a step whose transactions (one block, one second each) outlast stepSeconds

@@ -53,7 +53,7 @@ function collateralTable(names: string[], views: AccountCollateral[], previous?:
 }
 
 /**
- * The scripted demo behind `npm start`: deploys the local protocol on the connected network,
+ * The scripted demo behind `npm run demo`: deploys the local protocol on the connected network,
  * opens three accounts holding USDC, WETH and WBTC, prints each account's collateral value with
  * haircuts, drops ETH by 20 % and prints the change. Every figure is read from the chain (the
  * Vault's own `collateralValue`) and checked against the TypeScript mirror.

@@ -56,7 +56,7 @@ async function row(p: LocalProtocol, label: string, accountId: bigint): Promise<
 }
 
 /**
- * The trading half of `npm start`: the same hedged book (long 100 ETH-PERP, short 100 STETH-PERP)
+ * The trading half of `npm run demo`: the same hedged book (long 100 ETH-PERP, short 100 STETH-PERP)
  * held once in a Cross account and once split over two Isolated accounts, with the margin each
  * needs read from the MarginLens.
  */

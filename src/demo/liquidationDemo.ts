@@ -185,7 +185,7 @@ async function mined(action: string, send: () => Promise<ContractTransactionResp
 }
 
 /**
- * The liquidation part of `npm start`: four traders open positions, ETH falls 25 % and BTC 20 % in
+ * The liquidation part of `npm run demo`: four traders open positions, ETH falls 25 % and BTC 20 % in
  * two steps, and a scripted keeper works from MarginLens.candidates / liquidationPlan: partial and
  * full `liquidate`, `liquidateCollateral` for a WETH-backed debt and `settleBadDebt` for what is
  * left. Prints each liquidation, the keeper's earnings, the insurance fund, the pool and every
