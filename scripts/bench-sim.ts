@@ -141,7 +141,8 @@ async function main() {
   let large: Record<string, unknown> | undefined;
   if (!LARGE && fs.existsSync(out)) {
     // a quick run keeps the last large run's figures, with their own date
-    large = (JSON.parse(fs.readFileSync(out, "utf8")) as { large?: Record<string, unknown> }).large;
+    const previous = JSON.parse(fs.readFileSync(out, "utf8")) as { date: string; large?: Record<string, unknown> };
+    large = previous.large ? { date: previous.date, ...previous.large } : undefined;
   }
   if (LARGE) {
     const big = await runSimulation(hre, largeScenario(), { modes: ["cross"], progress: createProgress() });
