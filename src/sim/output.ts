@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { renderTable } from "../report/format";
 import { renderReportHtml } from "./html";
-import type { ComparisonRow, Mode, SimulationReport } from "./report";
+import type { Mode, SimulationReport } from "./report";
 
 /** reports/<scenario>-<seed>/ unless given. */
 export function defaultReportDir(report: Pick<SimulationReport, "scenario">, root = process.cwd()): string {
@@ -32,12 +32,6 @@ export function deterministicPart(report: SimulationReport): Omit<SimulationRepo
 
 const money = (x: number) =>
   `${x < 0 ? "-" : ""}$${Math.abs(x).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
-
-function cell(value: number, unit: ComparisonRow["unit"]): string {
-  if (unit === "usd") return money(value);
-  if (unit === "ratio") return value.toFixed(4);
-  return String(value);
-}
 
 /** The terminal summary: one column per mode. */
 export function summaryTable(report: SimulationReport): string {
@@ -73,5 +67,3 @@ export function summaryTable(report: SimulationReport): string {
     rows.map(([label, f]) => [label, ...modes.map(f)]),
   );
 }
-
-export { cell as formatComparisonCell };
