@@ -48,6 +48,16 @@ interface Summary {
   promiseAll: number;
 }
 
+/** What results.json records of a book. */
+function bookSummary(book: { withPositions: number; positions: number; setupSeconds: number }) {
+  return {
+    accounts: ACCOUNTS,
+    withPositions: book.withPositions,
+    positions: book.positions,
+    setupSeconds: book.setupSeconds,
+  };
+}
+
 function summarize(results: ScanResult[]): Summary[] {
   const out: Summary[] = [];
   const keys = [...new Set(results.map((r) => `${r.chain}|${r.accounts}`))];
@@ -193,12 +203,7 @@ async function main() {
     },
   };
   const book = await buildBook(inProcess, ACCOUNTS);
-  books[inProcess.name] = {
-    accounts: ACCOUNTS,
-    withPositions: book.withPositions,
-    positions: book.positions,
-    setupSeconds: book.setupSeconds,
-  };
+  books[inProcess.name] = bookSummary(book);
   scan.push(...(await benchScan(inProcess, book.ids, SIZES, BATCH_SIZES, DEFAULT_KEEPER_OPTIONS.batchSize, RUNS)));
 
   // 2. JSON-RPC to a hardhat node on a free loopback port
@@ -220,12 +225,7 @@ async function main() {
       addresses: deployed.addresses,
     };
     const nodeBook = await buildBook(chain, ACCOUNTS);
-    books[chain.name] = {
-      accounts: ACCOUNTS,
-      withPositions: nodeBook.withPositions,
-      positions: nodeBook.positions,
-      setupSeconds: nodeBook.setupSeconds,
-    };
+    books[chain.name] = bookSummary(nodeBook);
     scan.push(...(await benchScan(chain, nodeBook.ids, SIZES, BATCH_SIZES, DEFAULT_KEEPER_OPTIONS.batchSize, RUNS)));
     provider.destroy();
     setup.destroy();

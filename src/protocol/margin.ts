@@ -15,36 +15,69 @@ export interface AccountSnapshot {
   groupOffsets: Record<number, bigint>;
 }
 
+/** What a market contributes to every account's snapshot, fixed unless governance changes it. */
+export interface MarketInputs {
+  oracle: string;
+  tiers: PositionInput["tiers"];
+  group: number;
+  /** The group's hedge offset (0 for group 0). */
+  offset: bigint;
+}
+
+/**
+ * Per-market inputs keyed by market id. Pass one to {@link readAccountSnapshot} to read each
+ * market's parameters once instead of once per account (valid while no parameter changes).
+ */
+export type MarketInputsCache = Map<bigint, Promise<MarketInputs>>;
+
+async function marketInputs(clearingHouse: ClearingHouse, marketId: bigint): Promise<MarketInputs> {
+  const params = await clearingHouse.marketParams(marketId);
+  const group = Number(params.group);
+  return {
+    oracle: params.oracle,
+    tiers: params.tiers.map((t) => ({ upToNotional: t.upToNotional, mmRate: t.mmRate, imRate: t.imRate })),
+    group,
+    offset: group === 0 ? 0n : await clearingHouse.groupOffset(group),
+  };
+}
+
 /**
  * Reads an account's collateral value, positions, market parameters, funding indexes (accrued to
- * the latest block) and oracle prices: the inputs of {@link accountMargin}.
+ * the latest block) and oracle prices: the inputs of {@link accountMargin}. With `cache`, market
+ * parameters and group offsets come from it (and fill it).
  */
 export async function readAccountSnapshot(
   vault: Vault,
   clearingHouse: ClearingHouse,
   accountId: bigint,
+  cache?: MarketInputsCache,
 ): Promise<AccountSnapshot> {
   const runner = clearingHouse.runner;
   const positions: PositionView[] = [];
   const groupOffsets: Record<number, bigint> = {};
   for (const marketId of await clearingHouse.accountMarkets(accountId)) {
-    const [[size, openNotional], entryFundingIndex, params, state] = await Promise.all([
+    let inputs = cache?.get(marketId);
+    if (!inputs) {
+      inputs = marketInputs(clearingHouse, marketId);
+      cache?.set(marketId, inputs);
+    }
+    const market = await inputs;
+    const [[size, openNotional], entryFundingIndex, state, price] = await Promise.all([
       clearingHouse.positionOf(accountId, marketId),
       clearingHouse.positionFundingIndex(accountId, marketId),
-      clearingHouse.marketParams(marketId),
       clearingHouse.marketState(marketId),
+      ChainlinkOracle__factory.connect(market.oracle, runner).price(),
     ]);
-    const group = Number(params.group);
-    if (group !== 0 && groupOffsets[group] === undefined) groupOffsets[group] = await clearingHouse.groupOffset(group);
+    if (market.group !== 0) groupOffsets[market.group] = market.offset;
     positions.push({
       marketId,
       size,
       openNotional,
       entryFundingIndex,
       fundingIndex: state.fundingIndex,
-      price: await ChainlinkOracle__factory.connect(params.oracle, runner).price(),
-      tiers: params.tiers.map((t) => ({ upToNotional: t.upToNotional, mmRate: t.mmRate, imRate: t.imRate })),
-      group,
+      price,
+      tiers: market.tiers,
+      group: market.group,
     });
   }
   return { accountId, collateralValue: await vault.collateralValue(accountId), positions, groupOffsets };

@@ -6,19 +6,13 @@
  */
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import pino from "pino";
-import {
-  ChainlinkOracle__factory,
-  LedgerTotals__factory,
-  type ChainlinkOracle,
-  type IMarginLens,
-  type LedgerTotals,
-} from "../../typechain-types";
+import { LedgerTotals__factory, type IMarginLens, type LedgerTotals } from "../../typechain-types";
 import { deployLocal, type LocalProtocol } from "../deploy/local";
 import { Keeper } from "../keeper/keeper";
 import { abs, WAD } from "../math/fixedPoint";
 import { tieredRequirement, type Tier } from "../math/margin";
 import { SIZE_STEP } from "../math/liquidation";
-import { snapshotMargin, type AccountSnapshot, type PositionView } from "../protocol/margin";
+import { readAccountSnapshot, snapshotMargin, type MarketInputsCache } from "../protocol/margin";
 import { ClockedSigner, SimChain } from "./chain";
 import { generatePopulation, MARKET_ID, TOKEN_DECIMALS, usdToWad, type Leg, type TraderPlan } from "./population";
 import { generatePricePath, parsePriceCsv } from "./prices";
@@ -602,7 +596,7 @@ class ModeRunner {
     if (sizeDelta === 0n) return false;
     const result = await this.chain.send(
       t.plan.address,
-      await this.p.clearingHouse.getAddress(),
+      this.addresses!.ch,
       this.p.clearingHouse.interface.encodeFunctionData("openPosition", [accountId, MARKET_ID[market], sizeDelta, 0n]),
     );
     this.summary.traderTxs++;
@@ -671,7 +665,8 @@ class ModeRunner {
     }
     await this.timed("traders", () => this.tradersAct(seen));
     const { count, notional, depth } = await this.timed("keepers", () => this.keeperRounds(step));
-    await this.record(step, seen, count, notional, depth);
+    await this.timed("metrics", () => this.recordSeries(step, seen, count, notional, depth));
+    await this.timed("invariants", () => this.checkInvariants(step));
   }
 
   /** Keepers tick round after round while they liquidate; with price impact each round moves the oracle. */
@@ -788,7 +783,7 @@ class ModeRunner {
           if (amount <= 0n) continue;
           const result = await this.chain.send(
             t.plan.address,
-            await this.p.vault.getAddress(),
+            this.addresses!.vault,
             this.p.vault.interface.encodeFunctionData("deposit", [a.id, this.tokenAddress.USDC, amount]),
           );
           this.summary.traderTxs++;
@@ -922,18 +917,7 @@ class ModeRunner {
     return fix(num(await pool.convertToAssets(unit), 6), 9);
   }
 
-  /** End of step: the series, the invariants. */
-  private async record(
-    step: number,
-    health: Map<bigint, Health>,
-    count: number,
-    notional: bigint,
-    depth: number,
-  ): Promise<void> {
-    await this.timed("metrics", () => this.recordSeries(step, health, count, notional, depth));
-    await this.timed("invariants", () => this.checkInvariants(step));
-  }
-
+  /** End of step: the series (equity and margin ratios from the health read after the price move). */
   private async recordSeries(
     step: number,
     health: Map<bigint, Health>,
@@ -1014,7 +998,10 @@ class ModeRunner {
       const open = [...this.accountLegs.entries()].filter(([, legs]) => legs.length > 0).map(([id]) => id);
       for (let k = 0; k < Math.min(sample, open.length); k++) {
         const id = open[this.rng.fork(`mirror/${this.mode}/${step}/${k}`).int(0, open.length - 1)];
-        const [snapshot, onChain] = await Promise.all([this.readSnapshot(id), p.lens.health(id)]);
+        const [snapshot, onChain] = await Promise.all([
+          readAccountSnapshot(p.vault, p.clearingHouse, id, this.marketInputs),
+          p.lens.health(id),
+        ]);
         const mirror = snapshotMargin(snapshot);
         if (
           mirror.equity !== onChain.equity ||
@@ -1033,49 +1020,8 @@ class ModeRunner {
     }
   }
 
-  /** The mirror's inputs for one account (market parameters and group offsets read once per run). */
-  private async readSnapshot(id: bigint): Promise<AccountSnapshot> {
-    const ch = this.p.clearingHouse;
-    if (!this.marketInputs) {
-      this.marketInputs = {};
-      for (const m of MARKETS) {
-        const params = await ch.marketParams(MARKET_ID[m]);
-        const group = Number(params.group);
-        this.marketInputs[m] = {
-          oracle: ChainlinkOracle__factory.connect(params.oracle, this.hre.ethers.provider),
-          group,
-          offset: group === 0 ? 0n : await ch.groupOffset(group),
-        };
-      }
-    }
-    const positions: PositionView[] = [];
-    const groupOffsets: Record<number, bigint> = {};
-    for (const marketId of await ch.accountMarkets(id)) {
-      const m = MARKETS[Number(marketId) - 1];
-      const inputs = this.marketInputs[m]!;
-      const [[size, openNotional], entryFundingIndex, state, price] = await Promise.all([
-        ch.positionOf(id, marketId),
-        ch.positionFundingIndex(id, marketId),
-        ch.marketState(marketId),
-        inputs.oracle.price(),
-      ]);
-      if (inputs.group !== 0) groupOffsets[inputs.group] = inputs.offset;
-      positions.push({
-        marketId,
-        size,
-        openNotional,
-        entryFundingIndex,
-        fundingIndex: state.fundingIndex,
-        price,
-        tiers: this.tiers[m],
-        group: inputs.group,
-      });
-    }
-    return { accountId: id, collateralValue: await this.p.vault.collateralValue(id), positions, groupOffsets };
-  }
-
-  private marketInputs:
-    Partial<Record<MarketName, { oracle: ChainlinkOracle; group: number; offset: bigint }>> | undefined;
+  /** Market parameters for the mirror check, read once per run (governance does not change them mid-run). */
+  private readonly marketInputs: MarketInputsCache = new Map();
 
   /* RESULT */
 
