@@ -1,8 +1,11 @@
 import path from "node:path";
-import { subtask } from "hardhat/config";
+import { extendEnvironment, subtask } from "hardhat/config";
+import { HardhatPluginError } from "hardhat/plugins";
 import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
 import type { HardhatUserConfig } from "hardhat/config";
 import "@nomicfoundation/hardhat-toolbox";
+import { ETHERSCAN_KEY_VARIABLE, missingNetworkVariable, publicNetworksConfig, variable } from "./src/deploy/networks";
+import "./tasks/deploy";
 import "./tasks/keeper";
 import "./tasks/simulate";
 
@@ -30,6 +33,13 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
   };
 });
 
+// A public network without its RPC URL is configured with an unreachable one (so that the config
+// loads and every other network works); using it stops here with the variable to set.
+extendEnvironment((hre) => {
+  const missing = missingNetworkVariable(hre.network.name);
+  if (missing) throw new HardhatPluginError("crossmargin", missing);
+});
+
 const config: HardhatUserConfig = {
   solidity: {
     version: SOLC_VERSION,
@@ -46,7 +56,12 @@ const config: HardhatUserConfig = {
     },
     // LOCALHOST_URL points --network localhost at another node (tests start one on a free port)
     localhost: { url: process.env.LOCALHOST_URL ?? "http://127.0.0.1:8545" },
+    // sepolia, arbitrumSepolia: URLs and the deployer key from configuration variables
+    ...publicNetworksConfig(),
   },
+  // hardhat-verify: one Etherscan key for every chain (Etherscan API v2); only `verify` needs it
+  etherscan: { apiKey: variable(ETHERSCAN_KEY_VARIABLE) },
+  sourcify: { enabled: false },
   typechain: { outDir: "typechain-types", target: "ethers-v6" },
   gasReporter: {
     enabled: process.env.REPORT_GAS !== undefined,

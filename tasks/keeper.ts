@@ -8,7 +8,12 @@ task("keeper", "Runs the liquidation keeper against the protocol deployed on --n
   .addOptionalParam("metricsPort", "Prometheus /metrics port (0 = any free port, -1 = off)", 9464, types.int)
   .addOptionalParam("batchSize", "Accounts per MarginLens call", 500, types.int)
   .addOptionalParam("chunkSize", "Blocks per eth_getLogs request of the account back-fill", 2000, types.int)
-  .addOptionalParam("startBlock", "First block of the account back-fill", 0, types.int)
+  .addOptionalParam(
+    "startBlock",
+    "First block of the account back-fill (default: the deployment's first block from the registry)",
+    -1,
+    types.int,
+  )
   .addOptionalParam("pollMs", "Milliseconds between scans when no block arrives", 1000, types.int)
   .addOptionalParam("minProfit", "Least profit (USD) over the gas cost for an action to be sent", "0")
   .addFlag("all", "Act on every due account, profitable or not")
@@ -21,8 +26,8 @@ task("keeper", "Runs the liquidation keeper against the protocol deployed on --n
     types.int,
   )
   .addOptionalParam("accountIndex", "Local networks only: use the node's account N when no key is set", -1, types.int)
-  .addOptionalParam("vault", "Vault address (default: Ignition's record for the chain)", "")
-  .addOptionalParam("lens", "MarginLens address (default: Ignition's record for the chain)", "")
+  .addOptionalParam("vault", "Vault address (default: deployments/<chainId>.json)", "")
+  .addOptionalParam("lens", "MarginLens address (default: deployments/<chainId>.json)", "")
   .addOptionalParam("logLevel", "pino log level: debug, info, warn, error", "info")
   .addFlag("ws", "Follow new blocks by WebSocket subscription (ws:// on the network's URL) instead of polling")
   .setAction(async (args, hre) => {

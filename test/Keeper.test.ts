@@ -651,46 +651,72 @@ describe("Keeper", function () {
         Object.create(hre, {
           config: { value: { ...hre.config, paths: { ...hre.config.paths, root: dir } } },
         }) as HardhatRuntimeEnvironment;
-      const record = (dir: string, chainId: bigint, content: Record<string, string>) => {
-        const folder = path.join(dir, "ignition", "deployments", `chain-${chainId}`);
+      /** A registry file deployments/<chainId>.json with the given contracts (other fields minimal). */
+      const record = (dir: string, chainId: bigint, contracts: Record<string, string>, extra: object = {}) => {
+        const folder = path.join(dir, "deployments");
         fs.mkdirSync(folder, { recursive: true });
-        fs.writeFileSync(path.join(folder, "deployed_addresses.json"), JSON.stringify(content));
+        const entry = (address: string, blockNumber: number) => ({ address, blockNumber, transactionHash: "0x" });
+        fs.writeFileSync(
+          path.join(folder, `${chainId}.json`),
+          JSON.stringify({
+            schema: "crossmargin.deployment/1",
+            chainId: Number(chainId),
+            network: "hardhat",
+            module: "Protocol",
+            deploymentId: "test",
+            startBlock: 7,
+            contracts: Object.fromEntries(Object.entries(contracts).map(([k, v]) => [k, entry(v, 7)])),
+            settlementToken: { symbol: "USDC", address: contracts.Vault, decimals: 6, oracle: "", feed: "" },
+            collateral: [],
+            markets: [],
+            parameters: {},
+            ...extra,
+          }),
+        );
       };
 
-      it("without a deployment record: names npm run deploy:local and --network localhost", async () => {
+      it("without a registry: names npm run deploy:local and --network localhost", async () => {
         await expect(resolveAddresses(withRoot(root), { vault: "", lens: "" })).to.be.rejectedWith(
-          /not deployed on network "hardhat" \(chain 31337\): no ignition\/deployments\/chain-31337\/deployed_addresses\.json.*npm run deploy:local.*--network localhost/,
+          /not deployed on network "hardhat" \(chain 31337\): no deployments\/31337\.json.*npm run deploy:local.*--network localhost/,
         );
       });
 
-      it("reads Ignition's record, takes --vault / --lens, and rejects addresses without code", async () => {
+      it("reads the deployments registry, takes --vault / --lens, and rejects addresses without code", async () => {
         const f = await loadFixture(keeperFixture);
-        const [vault, lens, clearingHouse] = await Promise.all([
+        const [vault, lens, clearingHouse, pool] = await Promise.all([
           f.p.vault.getAddress(),
           f.p.lens.getAddress(),
           f.p.clearingHouse.getAddress(),
+          f.p.pool.getAddress(),
         ]);
         const chainId = (await ethers.provider.getNetwork()).chainId;
-        record(root, chainId, { "Protocol#Vault": vault, "Protocol#MarginLens": lens });
+        const contracts = { Vault: vault, MarginLens: lens, ClearingHouse: clearingHouse, LiquidityPool: pool };
+        record(root, chainId, contracts);
         expect(await resolveAddresses(withRoot(root), { vault: "", lens: "" })).to.deep.equal({
           vault,
           lens,
           clearingHouse,
-          source: path.join("ignition", "deployments", "chain-31337", "deployed_addresses.json"),
+          source: path.join("deployments", "31337.json"),
+          startBlock: 7,
         });
         expect(await resolveAddresses(withRoot(root), { vault, lens })).to.deep.equal({
           vault,
           lens,
           clearingHouse,
           source: "--vault / --lens",
+          startBlock: undefined,
         });
         const nobody = f.rival.address;
         await expect(resolveAddresses(withRoot(root), { vault: nobody, lens })).to.be.rejectedWith(
           new RegExp(`no Vault contract at ${nobody} on network "hardhat".*redeploy \\(\`npm run deploy:local\`\\)`),
         );
-        record(root, chainId, { "Protocol#Vault": vault });
+        record(root, chainId, { Vault: vault, ClearingHouse: clearingHouse, LiquidityPool: pool });
         await expect(resolveAddresses(withRoot(root), { vault: "", lens: "" })).to.be.rejectedWith(
-          /has no Protocol#Vault or Protocol#MarginLens: redeploy the Protocol module/,
+          /deployments\/31337\.json: contracts\.MarginLens\.address missing or not an address/,
+        );
+        record(root, chainId, contracts, { schema: "crossmargin.deployment/0" });
+        await expect(resolveAddresses(withRoot(root), { vault: "", lens: "" })).to.be.rejectedWith(
+          /schema is "crossmargin.deployment\/0", expected "crossmargin.deployment\/1" \(re-export it: npx hardhat deployments:export\)/,
         );
       });
     });

@@ -9,7 +9,7 @@ import { runLiquidationDemo } from "../src/demo/liquidationDemo";
 import { units } from "./shared/fixtures";
 import { expectConservation } from "./shared/ledger";
 
-describe("Local deployment (ignition/modules/Protocol.ts + parameters/local.json)", () => {
+describe("Local deployment (ignition/modules/Protocol.ts: Mocks + Core + Markets, parameters/local.json)", () => {
   const localFixture = () => deployLocal(hre);
 
   it("deploys the tokens, feeds and collateral of DESIGN §13", async () => {
@@ -94,11 +94,12 @@ describe("Local deployment (ignition/modules/Protocol.ts + parameters/local.json
   });
 
   it("reads the same numbers the module defaults to (parameters file and module agree)", async () => {
-    const params = loadParameters("local").Protocol;
-    expect(params.feedHeartbeat).to.equal(86_400n);
-    expect(params.wethHaircut).to.equal(units(1, 17));
-    expect(params.insuranceSeed).to.equal(units(100_000, 6));
-    expect(() => loadParameters("nope")).to.throw(/Deployment parameters not found.*Known sets: local/);
+    const params = loadParameters("local");
+    expect(params.Markets.ethOracleHeartbeat).to.equal(86_400n);
+    expect(params.Markets.wethHaircut).to.equal(units(1, 17));
+    expect(params.Mocks.ethFeedAnswer).to.equal(units(3_000, 8));
+    expect(params.Protocol.insuranceSeed).to.equal(units(100_000, 6));
+    expect(() => loadParameters("nope")).to.throw(/Deployment parameters not found.*Known sets: .*local/);
   });
 
   it("npm run demo's demo prints both tables, and its figures equal the Vault's", async () => {

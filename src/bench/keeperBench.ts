@@ -655,17 +655,18 @@ export async function deployOnNode(
     string,
     string
   >;
-  const get = (key: string) => {
-    const address = record[`Protocol#${key}`];
-    if (!address) throw new Error(`${folder}: no Protocol#${key}`);
+  // Ignition names futures <module>#<id>: the protocol's contracts are in Core, the tokens in Mocks
+  const get = (futureId: string) => {
+    const address = record[futureId];
+    if (!address) throw new Error(`${folder}: no ${futureId}`);
     return address;
   };
   return {
     addresses: {
-      vault: get("Vault"),
-      clearingHouse: get("ClearingHouse"),
-      lens: get("MarginLens"),
-      usdc: get("USDC"),
+      vault: get("Core#Vault"),
+      clearingHouse: get("Core#ClearingHouse"),
+      lens: get("Core#MarginLens"),
+      usdc: get("Mocks#USDC"),
     },
     folder,
   };

@@ -9,6 +9,7 @@ import { Wallet, WebSocketProvider, type Signer } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import pino, { type Logger } from "pino";
 import { ClearingHouse__factory, MarginLens__factory, Vault__factory } from "../../typechain-types";
+import { deploymentAddresses, parseDeployment } from "../../sdk/src/deployment";
 import { Keeper, parseShard, type KeeperContracts, type KeeperOptions } from "./keeper";
 import { KeeperMetrics } from "./metrics";
 
@@ -40,12 +41,14 @@ export interface ProtocolAddresses {
   lens: string;
   /** Where they were found, for messages. */
   source: string;
+  /** The deployment's first block, when the registry gives it: where the account back-fill starts. */
+  startBlock?: number;
 }
 
 /**
- * The protocol's addresses: explicit `--vault`/`--lens` flags, else Ignition's record for the chain
- * (`ignition/deployments/chain-<id>/deployed_addresses.json`). Throws an actionable error when
- * nothing is deployed there.
+ * The protocol's addresses: explicit `--vault`/`--lens` flags, else the deployments registry for
+ * the chain (`deployments/<chainId>.json`, written by `npx hardhat deploy`). Throws an actionable
+ * error when nothing is deployed there.
  */
 export async function resolveAddresses(
   hre: HardhatRuntimeEnvironment,
@@ -55,29 +58,24 @@ export async function resolveAddresses(
   let vault = args.vault;
   let lens = args.lens;
   let source = "--vault / --lens";
+  let startBlock: number | undefined;
   if (!vault || !lens) {
-    const file = path.join(
-      hre.config.paths.root,
-      "ignition",
-      "deployments",
-      `chain-${chainId}`,
-      "deployed_addresses.json",
-    );
+    const file = path.join(hre.config.paths.root, "deployments", `${chainId}.json`);
+    source = path.relative(hre.config.paths.root, file);
     if (!fs.existsSync(file)) {
       throw new Error(
-        `the protocol is not deployed on network "${hre.network.name}" (chain ${chainId}): no ${path.relative(hre.config.paths.root, file)}. ` +
-          `Deploy it first (local: \`npm run node\`, then \`npm run deploy:local\`) or pass --vault and --lens.` +
+        `the protocol is not deployed on network "${hre.network.name}" (chain ${chainId}): no ${source}. ` +
+          `Deploy it first (local: \`npm run node\`, then \`npm run deploy:local\`; public: \`npx hardhat deploy --network <name>\`) or pass --vault and --lens.` +
           (hre.network.name === "hardhat"
             ? " The in-process network starts empty on every run: use --network localhost."
             : ""),
       );
     }
-    const record = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, string>;
-    vault = vault || record["Protocol#Vault"];
-    lens = lens || record["Protocol#MarginLens"];
-    source = path.relative(hre.config.paths.root, file);
-    if (!vault || !lens)
-      throw new Error(`${source} has no Protocol#Vault or Protocol#MarginLens: redeploy the Protocol module`);
+    const deployment = parseDeployment(JSON.parse(fs.readFileSync(file, "utf8")) as unknown, source);
+    const addresses = deploymentAddresses(deployment);
+    vault = vault || addresses.vault;
+    lens = lens || addresses.lens;
+    startBlock = deployment.startBlock;
   }
   for (const [name, address] of [
     ["Vault", vault],
@@ -91,7 +89,7 @@ export async function resolveAddresses(
     }
   }
   const clearingHouse = await MarginLens__factory.connect(lens, hre.ethers.provider).clearingHouse();
-  return { vault, clearingHouse, lens, source };
+  return { vault, clearingHouse, lens, source, startBlock };
 }
 
 /**
@@ -144,7 +142,8 @@ export async function runKeeperTask(args: KeeperTaskArgs, hre: HardhatRuntimeEnv
     shard,
     batchSize: args.batchSize,
     chunkSize: args.chunkSize,
-    startBlock: args.startBlock,
+    // the back-fill starts at --start-block, else where the registry says the deployment began
+    startBlock: args.startBlock >= 0 ? args.startBlock : (addresses.startBlock ?? 0),
     pollIntervalMs: args.pollMs,
     minProfitUsd: usdToWad(args.minProfit),
     profitableOnly: !args.all,
