@@ -232,18 +232,21 @@ export function accountMargin(
  * returned price; for a short at and above it. `null` when no price in (0, maxPrice] liquidates it.
  *
  * @param positionsAt Builds the account's positions with the market at a given price (WAD).
- * @param collateralValue The account's collateral value (WAD), held fixed.
+ * @param collateralValue The account's collateral value (WAD): a bigint to hold it fixed, or a
+ *        function of the market's price for collateral priced by the same oracle (e.g. WETH under
+ *        ETH-PERP), which should revalue those holdings with {@link accountCollateralValue}.
  * @param isLong Whether the position whose price moves is long.
  */
 export function liquidationPrice(
   positionsAt: (price: bigint) => readonly PositionInput[],
-  collateralValue: bigint,
+  collateralValue: bigint | ((price: bigint) => bigint),
   groupOffsets: Readonly<Record<number, bigint>>,
   isLong: boolean,
   maxPrice: bigint = 1n << 128n,
 ): bigint | null {
+  const collateralAt = typeof collateralValue === "bigint" ? () => collateralValue : collateralValue;
   const liquidatableAt = (price: bigint) =>
-    accountMargin(collateralValue, positionsAt(price), groupOffsets).liquidatable;
+    accountMargin(collateralAt(price), positionsAt(price), groupOffsets).liquidatable;
   // A long is liquidatable at low prices, a short at high ones: bisect between the two ends for
   // the last liquidating price next to the first safe one.
   let inside = isLong ? 1n : maxPrice;
