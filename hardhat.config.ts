@@ -53,6 +53,9 @@ const config: HardhatUserConfig = {
     hardhat: {
       // Keeps block timestamps predictable for oracle staleness tests.
       allowBlocksWithSameTimestamp: false,
+      // HARDHAT_CHAIN_ID=11155111 npx hardhat node: a local node posing as a public chain, to rehearse
+      // `npx hardhat deploy --network sepolia` against it (README, "Public test networks")
+      ...(process.env.HARDHAT_CHAIN_ID ? { chainId: Number(process.env.HARDHAT_CHAIN_ID) } : {}),
     },
     // LOCALHOST_URL points --network localhost at another node (tests start one on a free port)
     localhost: { url: process.env.LOCALHOST_URL ?? "http://127.0.0.1:8545" },

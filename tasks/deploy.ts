@@ -5,8 +5,18 @@ import { HardhatPluginError } from "hardhat/plugins";
 // bindings, which do not exist before the first compile.
 
 /** Known operator errors print as a message, not a stack trace. */
-const asPluginError = (error: unknown) =>
-  new HardhatPluginError("deploy", error instanceof Error ? error.message : String(error));
+function asPluginError(error: unknown): HardhatPluginError {
+  // a failed preflight has printed every check already (✗ marks the failures)
+  if (error instanceof Error && error.name === "PreflightError" && "checks" in error && Array.isArray(error.checks)) {
+    const checks = error.checks as { ok: boolean }[];
+    const failed = checks.filter((c) => !c.ok).length;
+    return new HardhatPluginError(
+      "deploy",
+      `preflight failed, nothing was sent: ${failed} of ${checks.length} checks failed (marked ✗ above)`,
+    );
+  }
+  return new HardhatPluginError("deploy", error instanceof Error ? error.message : String(error));
+}
 
 task("deploy", "Deploys Crossmargin to --network: parameter check, preflight, Ignition, deployments/<chainId>.json")
   .addOptionalParam(
@@ -42,7 +52,10 @@ task("deployments:export", "Writes deployments/<chainId>.json from Ignition's re
   });
 
 // Used by the preflight: run in a child process on the in-process network.
-task("deploy:gas", "Prints the gas of a PublicProtocol deployment measured on the in-process chain (the preflight runs it)")
+task(
+  "deploy:gas",
+  "Prints the gas of a PublicProtocol deployment measured on the in-process chain (the preflight runs it)",
+)
   .addParam("parameters", "Ignition parameter file of the public network")
   .setAction(async (args: { parameters: string }, hre) => {
     const { measurePublicDeploymentGas } = await import("../src/deploy/gas");

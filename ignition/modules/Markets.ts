@@ -40,7 +40,7 @@ function build(assets: AssetsModule) {
     const btcOracle = oracle("btcOracle", a.btcFeed);
     const stethOracle = oracle("stethOracle", a.stethFeed);
 
-    m.call(
+    const listWeth = m.call(
       vault,
       "listCollateral",
       [a.weth, ethOracle, m.getParameter("wethHaircut", 10n ** 17n), m.getParameter("wethCap", 100_000n * WAD)],
@@ -55,7 +55,7 @@ function build(assets: AssetsModule) {
         m.getParameter("wbtcHaircut", 15n * 10n ** 16n),
         m.getParameter("wbtcCap", 5_000n * 10n ** 8n),
       ],
-      { id: "listWBTC" },
+      { id: "listWBTC", after: [listWeth] }, // listed in this order: WETH, WBTC
     );
 
     const market = (

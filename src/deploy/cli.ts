@@ -55,7 +55,9 @@ export async function runDeployTask(
     // local chains: the parameter file is still checked against the module (a typo would deploy a default)
     const problems = checkParameters(module, parameters);
     if (problems.length > 0) {
-      throw new PreflightError(problems.map((p) => ({ name: `parameter ${p.key}`, ok: false, detail: p.message })));
+      const checks = problems.map((p) => ({ name: `parameter ${p.key}`, ok: false, detail: p.message }));
+      printChecks(checks, log);
+      throw new PreflightError(checks);
     }
   } else {
     const signers = await hre.ethers.getSigners();
