@@ -1,7 +1,5 @@
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
-import type { AssetsModule } from "./assets";
-
-const modules = new Map<string, ReturnType<typeof build>>();
+import { perAssets, type AssetsModule } from "./assets";
 
 function build(assets: AssetsModule) {
   return buildModule("Core", (m) => {
@@ -28,12 +26,4 @@ function build(assets: AssetsModule) {
  * deployer owns them; `guardian` (default: the deployer) may pause. `assets` supplies the
  * settlement token (mocks on a local chain, the real token on a public one).
  */
-export function coreModule(assets: AssetsModule): ReturnType<typeof build> {
-  // one module object per assets module: Ignition requires a module id to name one module
-  let module = modules.get(assets.id);
-  if (!module) {
-    module = build(assets);
-    modules.set(assets.id, module);
-  }
-  return module;
-}
+export const coreModule: (assets: AssetsModule) => ReturnType<typeof build> = perAssets(build);

@@ -1,5 +1,5 @@
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
-import type { AssetsModule } from "./assets";
+import { perAssets, type AssetsModule } from "./assets";
 import { coreModule } from "./Core";
 
 const WAD = 10n ** 18n;
@@ -24,8 +24,6 @@ export const COLLATERAL = [
   { symbol: "WETH", token: "weth", oracle: "ethOracle" },
   { symbol: "WBTC", token: "wbtc", oracle: "btcOracle" },
 ] as const;
-
-const modules = new Map<string, ReturnType<typeof build>>();
 
 function build(assets: AssetsModule) {
   return buildModule("Markets", (m) => {
@@ -109,11 +107,4 @@ function build(assets: AssetsModule) {
  * hedged in group 1), and the liquidation parameters. Every number is a parameter with §13's
  * value as its default.
  */
-export function marketsModule(assets: AssetsModule): ReturnType<typeof build> {
-  let module = modules.get(assets.id);
-  if (!module) {
-    module = build(assets);
-    modules.set(assets.id, module);
-  }
-  return module;
-}
+export const marketsModule: (assets: AssetsModule) => ReturnType<typeof build> = perAssets(build);

@@ -17,3 +17,19 @@ export interface AssetsResults {
 }
 
 export type AssetsModule = IgnitionModule<string, string, AssetsResults>;
+
+/**
+ * Makes a module factory return one module object per assets module: Ignition requires a module
+ * id to name exactly one module, and Protocol reaches Core both directly and through Markets.
+ */
+export function perAssets<M>(build: (assets: AssetsModule) => M): (assets: AssetsModule) => M {
+  const built = new Map<string, M>();
+  return (assets) => {
+    let module = built.get(assets.id);
+    if (module === undefined) {
+      module = build(assets);
+      built.set(assets.id, module);
+    }
+    return module;
+  };
+}
