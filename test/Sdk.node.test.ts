@@ -11,7 +11,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { JsonRpcProvider } from "ethers";
+import { JsonRpcProvider, Wallet } from "ethers";
 import { CrossmarginClient, DEPLOYMENT_SCHEMA, parseDeployment, type Deployment } from "../sdk/src";
 import { connectFromRegistry } from "../sdk/src/node";
 import { loadParameters } from "../src/deploy/parameters";
@@ -53,12 +53,24 @@ describe("Deployment and SDK against a hardhat node", function () {
     await stopProc(node);
     for (const proc of [...procs]) await stopProc(proc, 1_000);
     fs.rmSync(registryDir, { recursive: true, force: true });
-    fs.rmSync(path.join(ROOT, "ignition", "deployments", deploymentId), { recursive: true, force: true });
+    const deployments = path.join(ROOT, "ignition", "deployments");
+    for (const dir of fs
+      .readdirSync(deployments)
+      .filter((d) => d === deploymentId || d.startsWith(`${deploymentId}.stale-`))) {
+      fs.rmSync(path.join(deployments, dir), { recursive: true, force: true });
+    }
   });
 
   let deployment: Deployment;
 
   it("npx hardhat deploy --network localhost deploys and writes deployments/31337.json", async () => {
+    // a record left by a node that has since restarted: its contracts are gone, Ignition must not trust it
+    const stale = path.join(ROOT, "ignition", "deployments", deploymentId);
+    fs.mkdirSync(stale, { recursive: true });
+    fs.writeFileSync(
+      path.join(stale, "deployed_addresses.json"),
+      JSON.stringify({ "Core#Vault": Wallet.createRandom().address }),
+    );
     const out = await hardhat([
       "deploy",
       "--network",
@@ -69,6 +81,11 @@ describe("Deployment and SDK against a hardhat node", function () {
       registryDir,
     ]);
     expect(out).to.contain('deploying Protocol to "localhost" (chain 31337) with ignition/parameters/local.json');
+    expect(out).to.match(
+      new RegExp(
+        `the node no longer has the contracts of ignition/deployments/${deploymentId} \\(restarted\\?\\): moved that record to ${deploymentId}\\.stale-\\d+ and deploying afresh`,
+      ),
+    );
     const file = path.join(registryDir, "31337.json");
     expect(out).to.match(/registry: .*31337\.json \(Vault 0x[0-9a-fA-F]{40}, from block 1\)/);
     deployment = parseDeployment(JSON.parse(fs.readFileSync(file, "utf8")), file);

@@ -2,6 +2,7 @@
  * `npx hardhat deploy`: parameter check and preflight, the Ignition deployment, and the registry
  * export; `npx hardhat deployments:export` re-exports the registry from Ignition's record.
  */
+import fs from "node:fs";
 import path from "node:path";
 import type { DeploymentParameters, IgnitionModule } from "@nomicfoundation/ignition-core";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
@@ -36,6 +37,27 @@ export function deploymentPlan(networkName: string, root: string, parametersArg 
 
 function printChecks(checks: readonly PreflightCheck[], log: Log) {
   for (const c of checks) log(`  ${c.ok ? "✓" : "✗"} ${c.name}: ${c.detail}`);
+}
+
+/**
+ * A local node forgets everything when it restarts, but Ignition's record of the earlier deployment
+ * stays and would make Ignition report the deployment as done. When none of the recorded contracts
+ * has code on the node any more, the record is moved aside (…/<id>.stale-<time>) and the deployment
+ * starts afresh. Local networks only: on a public network a record is never set aside.
+ */
+async function forgetRestartedNode(hre: HardhatRuntimeEnvironment, deploymentDir: string, log: Log): Promise<void> {
+  const file = path.join(deploymentDir, "deployed_addresses.json");
+  if (!fs.existsSync(file)) return;
+  const addresses = Object.values(JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, string>);
+  if (addresses.length === 0) return;
+  const codes = await Promise.all(addresses.map((a) => hre.ethers.provider.getCode(a)));
+  if (codes.some((code) => code !== "0x")) return;
+  const aside = `${deploymentDir}.stale-${Date.now()}`;
+  fs.renameSync(deploymentDir, aside);
+  log(
+    `the node no longer has the contracts of ${path.relative(hre.config.paths.root, deploymentDir)} (restarted?): ` +
+      `moved that record to ${path.basename(aside)} and deploying afresh`,
+  );
 }
 
 /** The deploy task; returns the registry entry written (undefined on the in-process network or with --preflight-only). */
@@ -86,6 +108,8 @@ export async function runDeployTask(
   }
 
   const deploymentId = args.deploymentId || `chain-${chainId}`;
+  const deploymentDir = path.join(hre.config.paths.ignition, "deployments", deploymentId);
+  if (local && network !== "hardhat") await forgetRestartedNode(hre, deploymentDir, log);
   await hre.ignition.deploy(module, {
     parameters,
     deploymentId: network === "hardhat" ? undefined : deploymentId,
