@@ -26,8 +26,7 @@ task("deploy", "Deploys Crossmargin to --network: parameter check, preflight, Ig
   )
   .addOptionalParam("deploymentId", "Ignition deployment id (default: chain-<chainId>)", "")
   .addOptionalParam("registryDir", "Folder of the deployments registry (default: deployments/)", "")
-  .addFlag("preflight", "Run the public-network preflight on a local network too")
-  .addFlag("preflightOnly", "Run the preflight and stop before sending anything")
+  .addFlag("preflightOnly", "Run the checks (the preflight on a public network) and stop before sending anything")
   .setAction(async (args, hre) => {
     await hre.run("compile", { quiet: true });
     const { runDeployTask } = await import("../src/deploy/cli");

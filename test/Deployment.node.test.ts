@@ -34,7 +34,8 @@ describe("Deployment to a public network, rehearsed on a node posing as Sepolia"
   async function deploy(extra: string[]): Promise<{ code: number | null; out: string }> {
     const proc = spawnHardhat(
       ["deploy", "--network", "sepolia", "--deployment-id", deploymentId, "--registry-dir", work, ...extra],
-      { SEPOLIA_RPC_URL: url, DEPLOYER_PRIVATE_KEY: DEPLOYER_KEY },
+      // NO_COLOR: CI=true turns Hardhat's colours on
+      { SEPOLIA_RPC_URL: url, DEPLOYER_PRIVATE_KEY: DEPLOYER_KEY, NO_COLOR: "1" },
     );
     const result = await Promise.race([proc.exit, sleep(150_000).then(() => undefined)]);
     await stopProc(proc, 1_000);

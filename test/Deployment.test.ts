@@ -105,7 +105,7 @@ describe("Deployment: modules, parameter files, networks and preflight", () => {
 
     it("npx hardhat deploy --network sepolia without SEPOLIA_RPC_URL stops with the variable to set", function () {
       this.timeout(60_000);
-      const env = { ...process.env };
+      const env = { ...process.env, NO_COLOR: "1" }; // CI=true turns Hardhat's colours on
       delete env.SEPOLIA_RPC_URL;
       delete env.HARDHAT_VAR_SEPOLIA_RPC_URL;
       const run = spawnSync(process.execPath, [HARDHAT_CLI, "deploy", "--network", "sepolia"], {
@@ -291,7 +291,7 @@ describe("Deployment: modules, parameter files, networks and preflight", () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "registry-"));
       try {
         const result = await runDeployTask(
-          { parameters: "", registryDir: dir, deploymentId: "", preflight: false, preflightOnly: false },
+          { parameters: "", registryDir: dir, deploymentId: "", preflightOnly: false },
           hre,
           (l) => lines.push(l),
         );
@@ -299,11 +299,20 @@ describe("Deployment: modules, parameter files, networks and preflight", () => {
         expect(lines[0]).to.equal('deploying Protocol to "hardhat" (chain 31337) with ignition/parameters/local.json');
         expect(lines.at(-1)).to.match(/no registry written/);
         expect(fs.readdirSync(dir)).to.deep.equal([]);
+        const block = await ethers.provider.getBlockNumber();
+        const checked: string[] = [];
+        expect(
+          await runDeployTask({ parameters: "", registryDir: dir, deploymentId: "", preflightOnly: true }, hre, (l) =>
+            checked.push(l),
+          ),
+        ).to.equal(undefined);
+        expect(checked.at(-1)).to.equal("parameters checked; nothing sent (--preflight-only)");
+        expect(await ethers.provider.getBlockNumber(), "nothing mined").to.equal(block);
         const typo = path.join(dir, "typo.json");
         fs.writeFileSync(typo, JSON.stringify({ Markets: { hedgeOfset: "1n" } }));
         await expect(
           runDeployTask(
-            { parameters: typo, registryDir: dir, deploymentId: "", preflight: false, preflightOnly: false },
+            { parameters: typo, registryDir: dir, deploymentId: "", preflightOnly: false },
             hre,
             () => undefined,
           ),

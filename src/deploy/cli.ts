@@ -21,7 +21,6 @@ export interface DeployTaskArgs {
   /** Where deployments/<chainId>.json goes ("" = <root>/deployments). */
   registryDir: string;
   deploymentId: string;
-  preflight: boolean;
   preflightOnly: boolean;
 }
 
@@ -73,8 +72,8 @@ export async function runDeployTask(
   const chainId = Number((await hre.ethers.provider.getNetwork()).chainId);
   log(`deploying ${module.id} to "${network}" (chain ${chainId}) with ${path.relative(root, file)}`);
 
-  if (local && !args.preflight && !args.preflightOnly) {
-    // local chains: the parameter file is still checked against the module (a typo would deploy a default)
+  if (local) {
+    // local chains (mocks): the parameter file is still checked against the module (a typo would deploy a default)
     const problems = checkParameters(module, parameters);
     if (problems.length > 0) {
       const checks = problems.map((p) => ({ name: `parameter ${p.key}`, ok: false, detail: p.message }));
@@ -91,20 +90,20 @@ export async function runDeployTask(
       deployer: signers[0]?.address,
       deployerHint: howToSet(DEPLOYER_KEY_VARIABLE, "0x…"),
       expectedChainId: publicNetwork(network)?.chainId,
-      seedParameters: local ? [] : ["PublicProtocol.poolSeed", "PublicProtocol.insuranceSeed"],
+      seedParameters: ["PublicProtocol.poolSeed", "PublicProtocol.insuranceSeed"],
       estimateGas: async () => {
         log("  … measuring the deployment's gas on the in-process chain");
-        return local ? 0n : spawnGasMeasurement(root, file);
+        return spawnGasMeasurement(root, file);
       },
     }).catch((error: unknown) => {
       if (error instanceof PreflightError) printChecks(error.checks, log);
       throw error;
     });
     printChecks(checks, log);
-    if (args.preflightOnly) {
-      log("preflight passed; nothing sent (--preflight-only)");
-      return undefined;
-    }
+  }
+  if (args.preflightOnly) {
+    log(`${local ? "parameters checked" : "preflight passed"}; nothing sent (--preflight-only)`);
+    return undefined;
   }
 
   const deploymentId = args.deploymentId || `chain-${chainId}`;
