@@ -105,7 +105,7 @@ describe("Deployment: modules, parameter files, networks and preflight", () => {
 
     it("npx hardhat deploy --network sepolia without SEPOLIA_RPC_URL stops with the variable to set", function () {
       this.timeout(60_000);
-      const env = { ...process.env, NO_COLOR: "1" }; // CI=true turns Hardhat's colours on
+      const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" }; // CI=true turns Hardhat's colours on
       delete env.SEPOLIA_RPC_URL;
       delete env.HARDHAT_VAR_SEPOLIA_RPC_URL;
       const run = spawnSync(process.execPath, [HARDHAT_CLI, "deploy", "--network", "sepolia"], {
