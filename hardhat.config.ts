@@ -5,6 +5,7 @@ import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task
 import type { HardhatUserConfig } from "hardhat/config";
 import "@nomicfoundation/hardhat-toolbox";
 import { ETHERSCAN_KEY_VARIABLE, missingNetworkVariable, publicNetworksConfig, variable } from "./src/deploy/networks";
+import "./tasks/bench";
 import "./tasks/deploy";
 import "./tasks/keeper";
 import "./tasks/simulate";

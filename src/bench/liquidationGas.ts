@@ -20,6 +20,8 @@ export interface LiquidationGas {
   partialSamePrice: bigint;
   /** liquidate closing a whole position (1 position), equity positive but below MM × threshold. */
   full: bigint;
+  /** The same full liquidation of the BTC-PERP position of accounts holding 1, 4 and 16 positions. */
+  fullByPositions: { positions: number; gas: bigint }[];
   /** liquidate closing a whole position of an account with negative equity (shortfall). */
   fullShortfall: bigint;
   /** liquidateCollateral repaying a whole debt, collateral left over. */
@@ -109,6 +111,13 @@ export async function measureLiquidationGas(
   }
   const fullId = await account(alice, 3_330n * USDC);
   await open(alice, fullId, BTC, WAD);
+  const fullIds: { positions: number; id: bigint }[] = [];
+  for (const count of [4, 16]) {
+    const id = await account(alice, 3_330n * USDC);
+    await open(alice, id, BTC, WAD);
+    for (const m of extras.slice(0, count - 1)) await open(alice, id, m, EXTRA_SIZE);
+    fullIds.push({ positions: count, id });
+  }
   // 6 WETH (= $16,200 after haircut) backing 5 BTC: ≈ $1,000 equity at $57,000, debt ≈ $16,600 after
   // the liquidation, less than the WETH's $18,000 / 1.05
   const collateralId = await account(alice, 0n, 6n * WAD);
@@ -154,6 +163,11 @@ export async function measureLiquidationGas(
   }
   await nudgeBtc();
   const full = await liquidate(fullId, true);
+  const fullByPositions: LiquidationGas["fullByPositions"] = [{ positions: 1, gas: full }];
+  for (const { positions, id } of fullIds) {
+    await nudgeBtc();
+    fullByPositions.push({ positions, gas: await liquidate(id, true) });
+  }
 
   await liquidate(collateralId, true);
   const quote = await p.vault.quoteBalance(collateralId);
@@ -185,6 +199,7 @@ export async function measureLiquidationGas(
     partial,
     partialSamePrice,
     full,
+    fullByPositions,
     fullShortfall,
     liquidateCollateral,
     settleBadDebt,

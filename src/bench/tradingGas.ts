@@ -18,13 +18,17 @@ export interface TradingGas {
   withdrawWithPositions: bigint[];
   /** Differences between consecutive entries of withdrawWithPositions (ungrouped markets). */
   marginalPerPosition: bigint[];
+  /** The transactions of withdrawWithPositions, for tracing their storage and account accesses. */
+  withdrawTxHashes: string[];
 }
 
-async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<bigint> {
+async function receiptOf(tx: Promise<ContractTransactionResponse>) {
   const receipt = await (await tx).wait();
   if (!receipt) throw new Error("transaction was not mined");
-  return receipt.gasUsed;
+  return receipt;
 }
+
+const gasOf = async (tx: Promise<ContractTransactionResponse>): Promise<bigint> => (await receiptOf(tx)).gasUsed;
 
 /**
  * Adds `count` ungrouped markets with BTC-PERP's fee, funding, deviation and tiers, each on a fresh
@@ -115,10 +119,21 @@ export async function measureTradingGas(hre: HardhatRuntimeEnvironment, extraMar
   const flat = await account(alice);
   const order = [2, ...Array.from({ length: markets - 3 }, (_, i) => i + 4)]; // ungrouped markets only
   const withdrawWithPositions: bigint[] = [];
+  const withdrawTxHashes: string[] = [];
   for (const m of order.slice(0, 16)) {
     await (await ch.openPosition(flat, m, WAD / 10n, 0)).wait();
-    withdrawWithPositions.push(await gasOf(p.vault.connect(alice).withdraw(flat, p.usdc, 1n, alice.address)));
+    const receipt = await receiptOf(p.vault.connect(alice).withdraw(flat, p.usdc, 1n, alice.address));
+    withdrawWithPositions.push(receipt.gasUsed);
+    withdrawTxHashes.push(receipt.hash);
   }
   const marginalPerPosition = withdrawWithPositions.slice(1).map((g, i) => g - withdrawWithPositions[i]);
-  return { openFirst, openIncrease, openReduce, closePosition, withdrawWithPositions, marginalPerPosition };
+  return {
+    openFirst,
+    openIncrease,
+    openReduce,
+    closePosition,
+    withdrawWithPositions,
+    marginalPerPosition,
+    withdrawTxHashes,
+  };
 }
