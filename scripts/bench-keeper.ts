@@ -178,35 +178,8 @@ async function main() {
       `${LATENCY_ROUNDS} crash rounds of ${PER_ROUND} accounts per keeper configuration`,
   );
 
-  // 1. in-process: the liquidation latency on a snapshot, then the scan
-  progress("in-process: deploying the local protocol");
-  const p = await deployLocal(hre);
-  const snapshot = await hre.ethers.provider.send("evm_snapshot", []);
-  for (const maxInFlight of [DEFAULT_KEEPER_OPTIONS.maxInFlight, 64]) {
-    progress(`latency: keeper with maxInFlight ${maxInFlight}, interval mining 1 s`);
-    latency.push(await benchLatency(hre, p, maxInFlight, LATENCY_ROUNDS, PER_ROUND));
-  }
-  printLatency(latency);
-  await hre.ethers.provider.send("evm_revert", [snapshot]);
-
-  const [signer] = await hre.ethers.getSigners();
-  const inProcess: BenchChain = {
-    name: "in-process",
-    provider: hre.ethers.provider,
-    setup: hre.ethers.provider,
-    signer,
-    addresses: {
-      vault: await p.vault.getAddress(),
-      clearingHouse: await p.clearingHouse.getAddress(),
-      lens: await p.lens.getAddress(),
-      usdc: await p.usdc.getAddress(),
-    },
-  };
-  const book = await buildBook(inProcess, ACCOUNTS);
-  books[inProcess.name] = bookSummary(book);
-  scan.push(...(await benchScan(inProcess, book.ids, SIZES, BATCH_SIZES, DEFAULT_KEEPER_OPTIONS.batchSize, RUNS)));
-
-  // 2. JSON-RPC to a hardhat node on a free loopback port
+  // 1. JSON-RPC to a hardhat node on a free loopback port, first: the in-process chain below starts
+  // only then: with both 10,000-account chains alive at once the node was OOM-killed on a 24 GB machine
   const port = await freePort();
   let node: RunningNode | undefined;
   let folder: string | undefined;
@@ -234,6 +207,34 @@ async function main() {
     if (folder) fs.rmSync(folder, { recursive: true, force: true });
     progress("json-rpc: node stopped, deployment folder removed");
   }
+
+  // 2. in-process: the liquidation latency on a snapshot, then the scan
+  progress("in-process: deploying the local protocol");
+  const p = await deployLocal(hre);
+  const snapshot = await hre.ethers.provider.send("evm_snapshot", []);
+  for (const maxInFlight of [DEFAULT_KEEPER_OPTIONS.maxInFlight, 64]) {
+    progress(`latency: keeper with maxInFlight ${maxInFlight}, interval mining 1 s`);
+    latency.push(await benchLatency(hre, p, maxInFlight, LATENCY_ROUNDS, PER_ROUND));
+  }
+  printLatency(latency);
+  await hre.ethers.provider.send("evm_revert", [snapshot]);
+
+  const [signer] = await hre.ethers.getSigners();
+  const inProcess: BenchChain = {
+    name: "in-process",
+    provider: hre.ethers.provider,
+    setup: hre.ethers.provider,
+    signer,
+    addresses: {
+      vault: await p.vault.getAddress(),
+      clearingHouse: await p.clearingHouse.getAddress(),
+      lens: await p.lens.getAddress(),
+      usdc: await p.usdc.getAddress(),
+    },
+  };
+  const book = await buildBook(inProcess, ACCOUNTS);
+  books[inProcess.name] = bookSummary(book);
+  scan.push(...(await benchScan(inProcess, book.ids, SIZES, BATCH_SIZES, DEFAULT_KEEPER_OPTIONS.batchSize, RUNS)));
 
   printLatency(latency);
   const summaries = printScan(scan);
