@@ -10,6 +10,7 @@ task(
   .addFlag("check", "Fail when an operation costs more than 1 % over the snapshot, or is new or missing")
   .addFlag("update", "Rewrite bench/gas-snapshot.json with these figures (after a deliberate change)")
   .setAction(async (args: { check: boolean; update: boolean }, hre) => {
+    await hre.run("compile", { quiet: true });
     const { runGasTask } = await import("../src/bench/cli");
     const ok = await runGasTask(hre, args);
     if (!ok) {
@@ -24,6 +25,7 @@ task(
 task("bench", "Runs every benchmark (gas, keeper, simulator) and writes bench/RESULTS.md and bench/results.json")
   .addFlag("reuse", "Do not re-run the keeper and simulator benchmarks: render from their last JSON results")
   .setAction(async (args: { reuse: boolean }, hre) => {
+    await hre.run("compile", { quiet: true });
     const { runBenchTask } = await import("../src/bench/cli");
     await runBenchTask(hre, args);
   });

@@ -11,7 +11,12 @@ import ProtocolModule from "../ignition/modules/Protocol";
 import PublicProtocol from "../ignition/modules/PublicProtocol";
 import { measurePublicDeploymentGas, spawnGasMeasurement } from "../src/deploy/gas";
 import { checkParameters, moduleParameters } from "../src/deploy/moduleParameters";
-import { missingNetworkVariable, publicNetworksConfig, PUBLIC_NETWORKS } from "../src/deploy/networks";
+import {
+  deployerKeyProblem,
+  missingNetworkVariable,
+  publicNetworksConfig,
+  PUBLIC_NETWORKS,
+} from "../src/deploy/networks";
 import { loadParameters } from "../src/deploy/parameters";
 import {
   EXTERNAL_FEEDS,
@@ -101,6 +106,23 @@ describe("Deployment: modules, parameter files, networks and preflight", () => {
       expect(missingNetworkVariable("arbitrumSepolia")).to.match(
         /network "arbitrumSepolia" needs its JSON-RPC URL: set ARBITRUM_SEPOLIA_RPC_URL: `npx hardhat vars set ARBITRUM_SEPOLIA_RPC_URL`/,
       );
+    });
+
+    it("a malformed DEPLOYER_PRIVATE_KEY is left out of the configuration and reported when a deployment needs it", () => {
+      const saved = process.env.DEPLOYER_PRIVATE_KEY;
+      try {
+        process.env.DEPLOYER_PRIVATE_KEY = "not-a-key";
+        expect(publicNetworksConfig().sepolia.accounts).to.deep.equal([]);
+        expect(deployerKeyProblem()).to.equal(
+          "DEPLOYER_PRIVATE_KEY is set but is not a private key (64 hex digits, optionally after 0x): set it again",
+        );
+        process.env.DEPLOYER_PRIVATE_KEY = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+        expect(publicNetworksConfig().sepolia.accounts).to.deep.equal([`0x${process.env.DEPLOYER_PRIVATE_KEY}`]);
+        expect(deployerKeyProblem()).to.equal("");
+      } finally {
+        if (saved === undefined) delete process.env.DEPLOYER_PRIVATE_KEY;
+        else process.env.DEPLOYER_PRIVATE_KEY = saved;
+      }
     });
 
     it("npx hardhat deploy --network sepolia without SEPOLIA_RPC_URL stops with the variable to set", function () {

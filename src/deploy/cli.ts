@@ -10,7 +10,7 @@ import ProtocolModule from "../../ignition/modules/Protocol";
 import PublicProtocolModule from "../../ignition/modules/PublicProtocol";
 import type { Deployment } from "../../sdk/src/deployment";
 import { checkParameters } from "./moduleParameters";
-import { DEPLOYER_KEY_VARIABLE, LOCAL_NETWORKS, howToSet, publicNetwork } from "./networks";
+import { LOCAL_NETWORKS, deployerKeyProblem, publicNetwork } from "./networks";
 import { parametersPath, readParameterFile } from "./parameters";
 import { PreflightError, preflight, type PreflightCheck } from "./preflight";
 import { spawnGasMeasurement } from "./gas";
@@ -88,7 +88,7 @@ export async function runDeployTask(
       module,
       parameters,
       deployer: signers[0]?.address,
-      deployerHint: howToSet(DEPLOYER_KEY_VARIABLE, "0x…"),
+      deployerHint: deployerKeyProblem().replace(/^no deployer account: /, ""),
       expectedChainId: publicNetwork(network)?.chainId,
       seedParameters: ["PublicProtocol.poolSeed", "PublicProtocol.insuranceSeed"],
       estimateGas: async () => {

@@ -52,9 +52,25 @@ export const howToSet = (name: string, example: string): string =>
 const UNSET_URL = "http://unset.invalid";
 
 /** Hardhat `networks` entries of the public networks, from the variables present now. */
+const PRIVATE_KEY = /^(0x)?[0-9a-fA-F]{64}$/;
+
+/**
+ * Why the deployer key cannot be used ("" when it can): unset, or not a 32-byte hex key. A
+ * malformed key is left out of the configuration (Hardhat would refuse to load it, breaking every
+ * network) and reported here when a deployment needs it.
+ */
+export function deployerKeyProblem(): string {
+  const key = variable(DEPLOYER_KEY_VARIABLE);
+  if (!key) return `no deployer account: ${howToSet(DEPLOYER_KEY_VARIABLE, "0x…")}`;
+  if (!PRIVATE_KEY.test(key)) {
+    return `${DEPLOYER_KEY_VARIABLE} is set but is not a private key (64 hex digits, optionally after 0x): set it again`;
+  }
+  return "";
+}
+
 export function publicNetworksConfig(): Record<string, HttpNetworkUserConfig> {
   const key = variable(DEPLOYER_KEY_VARIABLE);
-  const accounts = key ? [key.startsWith("0x") ? key : `0x${key}`] : [];
+  const accounts = PRIVATE_KEY.test(key) ? [key.startsWith("0x") ? key : `0x${key}`] : [];
   return Object.fromEntries(
     PUBLIC_NETWORKS.map((n) => [n.name, { url: variable(n.urlVariable) || UNSET_URL, chainId: n.chainId, accounts }]),
   );
