@@ -529,7 +529,7 @@ describe("SDK: CrossmarginClient", () => {
     });
 
     it("back-fills in chunks of at most the given number of blocks", async () => {
-      const ranges: [number, number][] = [];
+      const ranges: [number, number | "latest"][] = [];
       await queryInChunks(
         5,
         27,
@@ -543,6 +543,15 @@ describe("SDK: CrossmarginClient", () => {
         [5, 14],
         [15, 24],
         [25, 27],
+      ]);
+      // open-ended (the default range of the history helpers): the last range runs to "latest", so
+      // a block number ethers cached a moment ago cannot cut off what was just mined
+      ranges.length = 0;
+      await queryInChunks(5, 27, async (from, to) => (ranges.push([from, to]), []), 10, true);
+      expect(ranges).to.deep.equal([
+        [5, 14],
+        [15, 24],
+        [25, "latest"],
       ]);
     });
   });

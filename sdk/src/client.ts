@@ -410,7 +410,13 @@ export class CrossmarginClient {
   async accountsOf(owner: string, fromBlock: number = this.startBlock): Promise<bigint[]> {
     const filter = this.vault.filters.AccountCreated(undefined, address(owner, "owner"));
     const toBlock = await this.provider.getBlockNumber();
-    const logs = await events.queryInChunks(fromBlock, toBlock, (from, to) => this.vault.queryFilter(filter, from, to));
+    const logs = await events.queryInChunks(
+      fromBlock,
+      toBlock,
+      (from, to) => this.vault.queryFilter(filter, from, to),
+      events.LOG_CHUNK_BLOCKS,
+      true, // to the latest block, even if the number read above is already behind
+    );
     return logs.map((log) => log.args.accountId).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
 

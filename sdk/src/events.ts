@@ -198,35 +198,38 @@ export function providerOf(contract: { runner: { provider: Provider | null } | n
 
 /**
  * Runs `query` over `[fromBlock, toBlock]` in consecutive ranges of at most `chunk` blocks and
- * concatenates the results in block order.
+ * concatenates the results in block order. With `openEnded`, the last range ends at "latest"
+ * instead of `toBlock`: a block number read a moment ago may already be behind the node (ethers
+ * caches it briefly), and an open end still includes what was mined since.
  *
  * @param fromBlock First block (inclusive).
- * @param toBlock Last block (inclusive).
+ * @param toBlock Last block (inclusive), or the latest known when `openEnded`.
  * @param query One `eth_getLogs`-sized request.
  * @param chunk Blocks per request.
+ * @param openEnded End the last range at "latest".
  */
 export async function queryInChunks<T>(
   fromBlock: number,
   toBlock: number,
-  query: (from: number, to: number) => Promise<readonly T[]>,
+  query: (from: number, to: number | "latest") => Promise<readonly T[]>,
   chunk: number = LOG_CHUNK_BLOCKS,
+  openEnded = false,
 ): Promise<T[]> {
   if (!Number.isSafeInteger(chunk) || chunk < 1)
     throw new CrossmarginError(`chunk must be a positive integer, got ${chunk}`);
   if (fromBlock < 0) throw new CrossmarginError(`fromBlock must be 0 or more, got ${fromBlock}`);
   const out: T[] = [];
   for (let from = fromBlock; from <= toBlock; from += chunk) {
-    out.push(...(await query(from, Math.min(from + chunk - 1, toBlock))));
+    const to = Math.min(from + chunk - 1, toBlock);
+    out.push(...(await query(from, openEnded && to === toBlock ? "latest" : to)));
   }
   return out;
 }
 
-async function resolveRange(clearingHouse: ClearingHouse, range: BlockRange): Promise<[number, number]> {
-  const toBlock =
-    range.toBlock === undefined || range.toBlock === "latest"
-      ? await providerOf(clearingHouse).getBlockNumber()
-      : range.toBlock;
-  return [range.fromBlock ?? 0, toBlock];
+async function resolveRange(clearingHouse: ClearingHouse, range: BlockRange): Promise<[number, number, boolean]> {
+  const openEnded = range.toBlock === undefined || range.toBlock === "latest";
+  const toBlock = openEnded ? await providerOf(clearingHouse).getBlockNumber() : (range.toBlock as number);
+  return [range.fromBlock ?? 0, toBlock, openEnded];
 }
 
 const byPosition = (a: EventMeta, b: EventMeta) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex;
@@ -242,9 +245,10 @@ export async function liquidations(
   clearingHouse: ClearingHouse,
   options: BlockRange & { accountId?: BigNumberish } = {},
 ): Promise<Liquidation[]> {
-  const [fromBlock, toBlock] = await resolveRange(clearingHouse, options);
+  const [fromBlock, toBlock, openEnded] = await resolveRange(clearingHouse, options);
   const filter = clearingHouse.filters.Liquidated(options.accountId ?? undefined);
-  const logs = await queryInChunks(fromBlock, toBlock, (from, to) => clearingHouse.queryFilter(filter, from, to));
+  const query = (from: number, to: number | "latest") => clearingHouse.queryFilter(filter, from, to);
+  const logs = await queryInChunks(fromBlock, toBlock, query, LOG_CHUNK_BLOCKS, openEnded);
   return logs
     .map(decodeLiquidation)
     .filter((e): e is Liquidation => e !== null)
@@ -264,9 +268,10 @@ export async function positionHistory(
   accountId: BigNumberish,
   options: BlockRange & { marketId?: BigNumberish } = {},
 ): Promise<PositionChange[]> {
-  const [fromBlock, toBlock] = await resolveRange(clearingHouse, options);
+  const [fromBlock, toBlock, openEnded] = await resolveRange(clearingHouse, options);
   const filter = clearingHouse.filters.PositionChanged(accountId, options.marketId ?? undefined);
-  const logs = await queryInChunks(fromBlock, toBlock, (from, to) => clearingHouse.queryFilter(filter, from, to));
+  const query = (from: number, to: number | "latest") => clearingHouse.queryFilter(filter, from, to);
+  const logs = await queryInChunks(fromBlock, toBlock, query, LOG_CHUNK_BLOCKS, openEnded);
   return logs
     .map(decodePositionChange)
     .filter((e): e is PositionChange => e !== null)
