@@ -17,6 +17,7 @@ import {
   type LatencyResult,
   type RunningNode,
   type ScanResult,
+  type ScanSummary,
 } from "../src/bench/keeperBench";
 import { renderTable } from "../src/report/format";
 
@@ -37,16 +38,7 @@ const fmt = (n: number, digits = 0) =>
     ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
     : "-";
 
-interface Summary {
-  chain: string;
-  accounts: number;
-  bestBatch: number;
-  best: number;
-  defaultBatch: number;
-  atDefault: number;
-  sequential: number;
-  promiseAll: number;
-}
+type Summary = ScanSummary;
 
 /** What results.json records of a book. */
 function bookSummary(book: { withPositions: number; positions: number; setupSeconds: number }) {

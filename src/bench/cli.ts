@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { renderTable } from "../report/format";
+import type { ScanSummary } from "./keeperBench";
 import { TOLERANCE, compare, measureGas, readSnapshot, writeSnapshot, type GasMeasurement } from "./gasSnapshot";
 
 const fmt = (n: bigint | number) => Number(n).toLocaleString("en-US", { maximumFractionDigits: 1 });
@@ -87,16 +88,7 @@ function printMarginal(g: GasMeasurement, log: (line: string) => void) {
 
 /* npx hardhat bench */
 
-interface KeeperSummary {
-  chain: string;
-  accounts: number;
-  bestBatch: number;
-  best: number;
-  defaultBatch: number;
-  atDefault: number;
-  sequential: number;
-  promiseAll: number;
-}
+type KeeperSummary = ScanSummary;
 interface KeeperScanRow {
   chain: string;
   accounts: number;

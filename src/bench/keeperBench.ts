@@ -272,6 +272,18 @@ export async function buildBook(chain: BenchChain, count: number): Promise<Book>
   return { ids, withPositions: margined, positions, setupSeconds };
 }
 
+/** Per chain and book size: the lens at its best and default batch, next to both naive scans (accounts/s). */
+export interface ScanSummary {
+  chain: string;
+  accounts: number;
+  bestBatch: number;
+  best: number;
+  defaultBatch: number;
+  atDefault: number;
+  sequential: number;
+  promiseAll: number;
+}
+
 /** Most requests the naive Promise.all scan has in flight (a wave); 1,000 accounts go in one wave. */
 export const NAIVE_WAVE = 1_000;
 
