@@ -41,7 +41,13 @@ extendEnvironment((hre) => {
   if (missing) throw new HardhatPluginError("crossmargin", missing);
 });
 
+// `npm run coverage` sets COVERAGE_BUILD=1: solidity-coverage compiles instrumented contracts, into
+// a build of their own (cache/coverage/), so that artifacts/ and typechain-types/ stay the normal
+// build for concurrent `hardhat test --no-compile` runs, bench:gas and the SDK.
+const COVERAGE_BUILD = process.env.COVERAGE_BUILD === "1";
+
 const config: HardhatUserConfig = {
+  ...(COVERAGE_BUILD ? { paths: { artifacts: "cache/coverage/artifacts", cache: "cache/coverage/cache" } } : {}),
   solidity: {
     version: SOLC_VERSION,
     settings: {
@@ -66,7 +72,9 @@ const config: HardhatUserConfig = {
   // hardhat-verify: one Etherscan key for every chain (Etherscan API v2); only `verify` needs it
   etherscan: { apiKey: variable(ETHERSCAN_KEY_VARIABLE) },
   sourcify: { enabled: false },
-  typechain: { outDir: "typechain-types", target: "ethers-v6" },
+  // no typings from the instrumented build: the contract tests deploy through hre.artifacts and
+  // take only types and ABIs from typechain-types/
+  typechain: { outDir: "typechain-types", target: "ethers-v6", dontOverrideCompile: COVERAGE_BUILD },
   gasReporter: {
     enabled: process.env.REPORT_GAS !== undefined,
     offline: true,

@@ -8,12 +8,13 @@ import {Guarded} from "./access/Guarded.sol";
 import {AggregatorV3Interface} from "./interfaces/AggregatorV3Interface.sol";
 import {IClearingHouse} from "./interfaces/IClearingHouse.sol";
 import {IMarginHook} from "./interfaces/IMarginHook.sol";
+import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {IVault} from "./interfaces/IVault.sol";
 import {FixedPointMath} from "./libraries/FixedPointMath.sol";
 import {MarginMath} from "./libraries/MarginMath.sol";
 import {MarketConfig} from "./libraries/MarketConfig.sol";
 import {OracleLib} from "./libraries/OracleLib.sol";
-import {WAD, PPM, PPB, SECONDS_PER_DAY, SIZE_STEP, MAX_TIERS, MAX_GROUPS, MAX_MARKETS, MAX_POSITIONS_PER_ACCOUNT, MAX_OFFSET, MODE_ISOLATED, PAUSE_TRADE, MIN_CIRCUIT_BREAKER_TIMEOUT, MAX_CIRCUIT_BREAKER_TIMEOUT} from "./libraries/Constants.sol";
+import {WAD, PPM, PPB, SECONDS_PER_DAY, SIZE_STEP, MAX_TRADE_SIZE, MAX_TIERS, MAX_GROUPS, MAX_MARKETS, MAX_POSITIONS_PER_ACCOUNT, MAX_OFFSET, MODE_ISOLATED, PAUSE_TRADE, MIN_CIRCUIT_BREAKER_TIMEOUT, MAX_CIRCUIT_BREAKER_TIMEOUT} from "./libraries/Constants.sol";
 
 /// @title ClearingHouse
 /// @notice Markets, positions and the cross-margin engine of Crossmargin. See {IClearingHouse}.
@@ -225,7 +226,9 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
     /// @inheritdoc IClearingHouse
     function setMarketParams(uint256 marketId, MarketParams calldata params) external onlyOwner {
         MarketConfig.Market storage m = _market(marketId);
-        _accrue(m, _price(m));
+        if (params.oracle == address(0)) revert InvalidMarketParam("oracle");
+        // at the configured oracle's price: the market's own feed may be the dead one being replaced
+        _accrue(m, IPriceOracle(params.oracle).price());
         _configure(marketId, params);
     }
 
@@ -532,6 +535,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         // Word C read and written once, raw: longLots (bits 0-63), shortLots (64-127),
         // openNotionalSum (128-255).
         uint256 wordC;
+        // raw: word C is read once (one sload for its three fields)
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             wordC := sload(add(m.slot, 2))
@@ -557,6 +561,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         int256 openNotionalSum = int256(int128(uint128(wordC >> 128))) + o.openNotional - oldOpenNotional;
         // each side is at most its uint64 cap, or did not grow: the fields cannot spill
         wordC = longLots | (shortLots << 64) | (uint256(uint128(openNotionalSum.toInt128())) << 128);
+        // raw: word C is written back once (one sstore for its three fields)
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             sstore(add(m.slot, 2), wordC)
@@ -585,6 +590,9 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
 
     function _checkSize(int256 sizeDelta) private pure {
         if (sizeDelta == 0) revert ZeroSize();
+        if (sizeDelta > int256(MAX_TRADE_SIZE) || sizeDelta < -int256(MAX_TRADE_SIZE)) {
+            revert SizeTooLarge(sizeDelta, MAX_TRADE_SIZE);
+        }
         if (sizeDelta % int256(SIZE_STEP) != 0) revert InvalidSizeStep(sizeDelta);
     }
 
@@ -686,6 +694,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         // Word E read and written once, raw: maxPriceDeviation (bits 0-63), referencePrice
         // (64-191), reduceOnlySince (192-231), tradingPaused (232-239), rateLimited (240-247).
         uint256 word;
+        // raw: word E is read once (one sload for its five fields)
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             word := sload(add(m.slot, 4))
@@ -705,6 +714,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         // price < 2^128 (OracleLib) and since < 2^40 (a timestamp): the fields cannot spill
         uint256 updated = (word & ~(uint256(type(uint168).max) << 64)) | (price << 64) | (since << 192);
         if (updated != word) {
+            // raw: word E is written back once, and only when it changed
             // solhint-disable-next-line no-inline-assembly
             assembly ("memory-safe") {
                 sstore(add(m.slot, 4), updated)
@@ -816,6 +826,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
         MarketConfig.Market storage m = _markets[marketId];
         uint256 wordA;
         uint256 wordB;
+        // raw: the hot loop reads the market's two words with one sload each
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             wordA := sload(m.slot)
@@ -946,6 +957,7 @@ contract ClearingHouse is IClearingHouse, IMarginHook, Guarded, ReentrancyGuardT
     function _marketPrice(uint256 marketId) private view returns (MarketConfig.Market storage m, uint256 price) {
         m = _markets[marketId];
         uint256 wordA;
+        // raw: the feed, heartbeat and decimals come from one sload of word A
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             wordA := sload(m.slot)

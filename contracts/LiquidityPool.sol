@@ -56,6 +56,19 @@ contract LiquidityPool is ILiquidityPool, ERC4626 {
     }
 
     /// @inheritdoc ERC4626
+    /// @dev What the Vault's pool ledger (int96, WAD) can still take: a larger deposit reverts
+    ///      `ERC4626ExceededMaxDeposit` instead of overflowing.
+    function maxDeposit(address) public view override(ERC4626, IERC4626) returns (uint256) {
+        int256 room = int256(type(int96).max) - _VAULT.poolBalance();
+        return uint256(room).fromWadDown(_ASSET_DECIMALS);
+    }
+
+    /// @inheritdoc ERC4626
+    function maxMint(address receiver) public view override(ERC4626, IERC4626) returns (uint256) {
+        return _convertToShares(maxDeposit(receiver), Math.Rounding.Floor);
+    }
+
+    /// @inheritdoc ERC4626
     function maxWithdraw(address owner) public view override(ERC4626, IERC4626) returns (uint256) {
         return Math.min(_convertToAssets(balanceOf(owner), Math.Rounding.Floor), withdrawable());
     }

@@ -142,6 +142,7 @@ contract MarginLens is IMarginLens {
 
     /// @dev Shortens a memory array in place to its first `n` entries.
     function _truncate(Candidate[] memory list, uint256 n) private pure {
+        // Solidity cannot shorten a memory array: its length word is set directly
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             mstore(list, n)

@@ -13,7 +13,7 @@ import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {IMarginHook} from "./interfaces/IMarginHook.sol";
 import {FixedPointMath} from "./libraries/FixedPointMath.sol";
 import {CollateralMath} from "./libraries/CollateralMath.sol";
-import {WAD, MAX_TOKEN_DECIMALS, MAX_COLLATERAL_TOKENS, MAX_HAIRCUT, PAUSE_DEPOSIT, PAUSE_WITHDRAW, MODE_ISOLATED} from "./libraries/Constants.sol";
+import {WAD, MAX_AMOUNT, MAX_TOKEN_DECIMALS, MAX_COLLATERAL_TOKENS, MAX_HAIRCUT, PAUSE_DEPOSIT, PAUSE_WITHDRAW, MODE_ISOLATED} from "./libraries/Constants.sol";
 
 /// @title Vault
 /// @notice Accounts and pooled collateral of Crossmargin. See {IVault}.
@@ -96,7 +96,7 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
         address token,
         uint256 amount
     ) external nonReentrant whenNotPaused(PAUSE_DEPOSIT) {
-        if (amount == 0) revert ZeroAmount();
+        _checkAmount(amount);
         Account storage account = _existing(accountId);
         if (token == _SETTLEMENT) {
             _addQuote(account, amount.toWad(_SETTLEMENT_DECIMALS).toInt256());
@@ -121,7 +121,7 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
         uint256 amount,
         address to
     ) external nonReentrant whenNotPaused(PAUSE_WITHDRAW) {
-        if (amount == 0) revert ZeroAmount();
+        _checkAmount(amount);
         if (to == address(0)) revert ZeroAddress();
         Account storage account = _requireOwner(accountId);
         if (token == _SETTLEMENT) {
@@ -141,7 +141,7 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
 
     /// @inheritdoc IVault
     function transferCollateral(uint256 fromId, uint256 toId, address token, uint256 amount) external nonReentrant {
-        if (amount == 0) revert ZeroAmount();
+        _checkAmount(amount);
         if (fromId == toId) revert SameAccount(fromId);
         Account storage from = _existing(fromId);
         Account storage to = _existing(toId);
@@ -177,6 +177,7 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
         // The account's second word read and written once, raw: quoteBalance (bits 0-127),
         // marketMask (128-199), tokenMask (200-215), mode (216-223).
         uint256 word;
+        // raw: the packed word above is read once (one sload for all four fields)
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             word := sload(add(account.slot, 1))
@@ -189,6 +190,7 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
         uint256 bit = 1 << marketId; // the ClearingHouse numbers markets below 72
         uint256 mask = positionOpen ? maskBefore | bit : maskBefore & ~bit;
         word = (word & ~uint256(type(uint200).max)) | (mask << 128) | uint128(int128(quote));
+        // raw: the packed word is written back once (one sstore for all four fields)
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             sstore(add(account.slot, 1), word)
@@ -319,7 +321,7 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
 
     /// @inheritdoc IVault
     function depositInsurance(uint256 amount) external nonReentrant {
-        if (amount == 0) revert ZeroAmount();
+        _checkAmount(amount);
         _insuranceFund += amount.toWad(_SETTLEMENT_DECIMALS);
         _pullExact(_SETTLEMENT, msg.sender, amount);
         emit InsuranceDeposited(msg.sender, amount);
@@ -327,7 +329,7 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
 
     /// @inheritdoc IVault
     function withdrawInsurance(address token, uint256 amount, address to) external onlyOwner nonReentrant {
-        if (amount == 0) revert ZeroAmount();
+        _checkAmount(amount);
         if (to == address(0)) revert ZeroAddress();
         if (token == _SETTLEMENT) {
             _insuranceFund = _takeLedger("insurance", _insuranceFund, amount.toWad(_SETTLEMENT_DECIMALS));
@@ -340,7 +342,7 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
 
     /// @inheritdoc IVault
     function withdrawFees(uint256 amount, address to) external onlyOwner nonReentrant {
-        if (amount == 0) revert ZeroAmount();
+        _checkAmount(amount);
         if (to == address(0)) revert ZeroAddress();
         _feeBalance = _takeLedger("fees", _feeBalance, amount.toWad(_SETTLEMENT_DECIMALS));
         IERC20(_SETTLEMENT).safeTransfer(to, amount);
@@ -349,7 +351,7 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
 
     /// @inheritdoc IVault
     function poolDeposit(uint256 amount) external onlyPool nonReentrant {
-        if (amount == 0) revert ZeroAmount();
+        _checkAmount(amount);
         _poolBalance = (_poolBalance + amount.toWad(_SETTLEMENT_DECIMALS).toInt256()).toInt96();
         _pullExact(_SETTLEMENT, msg.sender, amount);
         emit PoolFundsMoved(msg.sender, amount, true);
@@ -357,7 +359,7 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
 
     /// @inheritdoc IVault
     function poolWithdraw(address to, uint256 amount) external onlyPool nonReentrant {
-        if (amount == 0) revert ZeroAmount();
+        _checkAmount(amount);
         if (to == address(0)) revert ZeroAddress();
         int256 balance = _poolBalance;
         uint256 available = balance > 0 ? uint256(balance) : 0;
@@ -530,6 +532,12 @@ contract Vault is IVault, Guarded, ReentrancyGuardTransient {
     }
 
     /* INTERNAL */
+
+    /// @dev A token amount is neither zero nor so large that its WAD scaling could overflow.
+    function _checkAmount(uint256 amount) private pure {
+        if (amount == 0) revert ZeroAmount();
+        if (amount > MAX_AMOUNT) revert AmountTooLarge(amount, MAX_AMOUNT);
+    }
 
     function _existing(uint256 accountId) internal view returns (Account storage account) {
         account = _accounts[accountId];

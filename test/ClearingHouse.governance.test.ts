@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { WAD, units } from "./shared/fixtures";
+import { fundingIndexDelta } from "../src/math/margin";
 import { BTC, ETH, TIERS, clearingHouseFactory, fundUsdc, marketParams, protocolFixture } from "./shared/protocol";
 
 const E = (n: number | bigint) => units(n, 18);
@@ -116,6 +117,28 @@ describe("ClearingHouse: governance", () => {
     expect((await f.clearingHouse.marketParams(ETH)).takerFee).to.equal(units(1, 15));
     const state = await f.clearingHouse.marketState(ETH);
     expect(state.lastFundingTime).to.equal(BigInt((await ethers.provider.getBlock("latest"))!.timestamp));
+  });
+
+  it("a market whose feed died is moved to a new oracle: funding accrues at the new oracle's price, and trading resumes", async () => {
+    const f = await loadFixture(protocolFixture);
+    await fundUsdc(f, f.alice, f.aliceCross, 100_000);
+    await f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(100), 0);
+    const before = await f.clearingHouse.marketState(ETH);
+    await f.ethFeed.updateAnswer(0); // the ETH feed dies
+    await expect(f.clearingHouse.connect(f.alice).openPosition(f.aliceCross, ETH, E(1), 0))
+      .to.be.revertedWithCustomError(f.ethOracle, "InvalidPrice")
+      .withArgs(await f.ethFeed.getAddress(), 0);
+    const feed = await ethers.deployContract("MockAggregator", [8, "ETH / USD (backup)", units(3_000, 8)]);
+    const oracle = await ethers.deployContract("ChainlinkOracle", [await feed.getAddress(), 86_400]);
+    const tx = await f.clearingHouse.setMarketParams(ETH, marketParams(await oracle.getAddress(), { group: 1 }));
+    const at = BigInt((await tx.getBlock())!.timestamp);
+    // accrued from the last trade to now at the new oracle's 3,000 (rate: the skew's)
+    const delta = fundingIndexDelta(before.fundingRate, E(3_000), at - before.lastFundingTime);
+    const after = await f.clearingHouse.marketState(ETH);
+    expect([after.fundingIndex, after.lastFundingTime]).to.deep.equal([before.fundingIndex + delta, at]);
+    expect((await f.clearingHouse.marketParams(ETH)).oracle).to.equal(await oracle.getAddress());
+    await f.clearingHouse.connect(f.alice).closePosition(f.aliceCross, ETH, 0);
+    expect((await f.clearingHouse.positionOf(f.aliceCross, ETH)).size).to.equal(0n);
   });
 
   it("only the owner configures; group offsets and position limits are bounded", async () => {

@@ -611,13 +611,14 @@ describe("Liquidation engine: Solidity == TypeScript mirror (src/math/liquidatio
         collateral.holdings.map((h) => h.value),
         insurance,
       );
+      // read before sending: the transaction may be mined while later reads are still in flight
+      const insuranceTokens = await Promise.all(collateral.holdings.map((h) => f.vault.insuranceTokenBalance(h.token)));
       const call = ch.connect(keeper).settleBadDebt(id, GAS);
       if (!expected.ok) {
         count("settleBadDebt refused: NoBadDebt");
         await expect(call).to.be.revertedWithCustomError(f.vault, "NoBadDebt").withArgs(id, expected.value);
         return;
       }
-      const insuranceTokens = await Promise.all(collateral.holdings.map((h) => f.vault.insuranceTokenBalance(h.token)));
       const receipt = (await (await call).wait())!;
       const events = eventsOf(receipt, f.vault, vaultAddress);
       const summary = events.map((e) => [e.name, ...e.args.toArray()]);

@@ -165,6 +165,8 @@ interface IClearingHouse {
     error ZeroSize();
     /// @notice Sizes are multiples of SIZE_STEP (1e10 in WAD: 1e-8 of a base unit).
     error InvalidSizeStep(int256 sizeDelta);
+    /// @notice |sizeDelta| is above `max` (MAX_TRADE_SIZE: int64 lots).
+    error SizeTooLarge(int256 sizeDelta, uint256 max);
     /// @notice The fill is worse than the caller's limit.
     error PriceLimitExceeded(uint256 fillPrice, uint256 priceLimit);
     /// @notice The trade would take one side's open interest above its cap.
@@ -267,7 +269,8 @@ interface IClearingHouse {
     /// @return marketId The new market's id.
     function addMarket(MarketParams calldata params) external returns (uint256 marketId);
 
-    /// @notice Changes a market's parameters (funding is accrued first). Owner only.
+    /// @notice Changes a market's parameters (funding is accrued first, at the price of the oracle
+    ///         in `params`, so that a market whose feed died can be moved to a new one). Owner only.
     /// @param marketId The market.
     /// @param params The new parameters.
     function setMarketParams(uint256 marketId, MarketParams calldata params) external;

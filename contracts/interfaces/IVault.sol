@@ -92,6 +92,8 @@ interface IVault {
 
     /// @notice An amount parameter was zero.
     error ZeroAmount();
+    /// @notice An amount parameter was above `max` (2^128 − 1 token units).
+    error AmountTooLarge(uint256 amount, uint256 max);
     /// @notice The token is not listed as collateral (nor the settlement token).
     error UnsupportedToken(address token);
     /// @notice The token is listed but deposits of it are disabled.

@@ -44,6 +44,12 @@ uint256 constant SECONDS_PER_DAY = 86_400;
 /// @dev Lot size of positions, WAD base units: sizes are multiples of 1e-8 of a unit.
 uint256 constant SIZE_STEP = 1e10;
 
+/// @dev Largest trade, WAD base units: a position's lots are stored as int64.
+uint256 constant MAX_TRADE_SIZE = uint256(uint64(type(int64).max)) * SIZE_STEP;
+
+/// @dev Largest token amount one call moves (token units): WAD scaling of it cannot overflow.
+uint256 constant MAX_AMOUNT = type(uint128).max;
+
 /// @dev Market limits.
 uint256 constant MAX_TIERS = 4;
 uint256 constant MAX_GROUPS = 8; // correlation groups are numbered 1..MAX_GROUPS; 0 = none

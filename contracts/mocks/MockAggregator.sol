@@ -23,6 +23,7 @@ contract MockAggregator is AggregatorV3Interface {
     // solhint-disable-next-line immutable-vars-naming
     uint8 public immutable override decimals;
     string public override description;
+    // Chainlink's name for the getter, as above
     // solhint-disable-next-line const-name-snakecase
     uint256 public constant override version = 4;
 

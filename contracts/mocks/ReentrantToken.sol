@@ -24,9 +24,11 @@ contract ReentrantToken is MockERC20 {
         super._update(from, to, value);
         bytes memory data = hookPayload;
         if (data.length == 0 || from == address(0) || to == address(0)) return;
+        // the mock's purpose: call the armed target with an arbitrary payload
         // solhint-disable-next-line avoid-low-level-calls
         (bool ok, bytes memory ret) = hookTarget.call(data);
         if (!ok) {
+            // bubble the target's revert data up unchanged
             // solhint-disable-next-line no-inline-assembly
             assembly ("memory-safe") {
                 revert(add(ret, 0x20), mload(ret))
