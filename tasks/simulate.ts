@@ -13,7 +13,18 @@ task("simulate", "Runs a scenario on the protocol and the keeper; writes report.
     'A parameter grid, "key=v1,v2,…" (several keys separated by ";"), one process per point',
     "",
   )
-  .addOptionalParam("workers", "Sweep worker processes (0 = one per core)", 0, types.int)
+  .addOptionalParam("workers", "Sweep or Monte Carlo worker processes (0 = one per core)", 0, types.int)
+  .addOptionalParam(
+    "paths",
+    "Monte Carlo: N price paths (common random numbers across modes and parameter values), tail statistics with confidence intervals",
+    0,
+    types.int,
+  )
+  .addOptionalParam(
+    "manifest",
+    "Reruns a Monte Carlo report from its manifest and checks it is reproduced byte for byte",
+    "",
+  )
   .addFlag("quiet", "No progress bar and no summary")
   .addFlag("noCompile", "Skip the compile step")
   .setAction(async (args, hre) => {
@@ -32,4 +43,21 @@ task("simulate", "Runs a scenario on the protocol and the keeper; writes report.
       }
       throw new HardhatPluginError("simulate", error instanceof Error ? error.message : String(error));
     }
+  });
+
+// A Monte Carlo worker: runs its share of the paths on its own in-process chain (spawned by
+// `simulate --paths`, one process per worker).
+task("simulate:paths", "Internal: a Monte Carlo worker of `simulate --paths` (one JSON line per path)")
+  .addParam("scenario", "Scenario name or path")
+  .addParam("mode", "cross, isolated or both")
+  .addOptionalParam("set", "Overrides", "")
+  .addParam("indices", "Comma-separated path indices")
+  .addParam("out", "JSON-lines output file")
+  .setAction(async (args: { scenario: string; mode: string; set: string; indices: string; out: string }, hre) => {
+    const { parseAssignments, parseModes } = await import("../src/sim/cli");
+    const { loadScenario } = await import("../src/sim/scenario");
+    const { runPathWorker } = await import("../src/risk/paths");
+    const loaded = loadScenario(args.scenario, parseAssignments(args.set));
+    const indices = args.indices.split(",").map((i) => Number(i));
+    await runPathWorker(hre, loaded, parseModes(args.mode), indices, args.out);
   });

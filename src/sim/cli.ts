@@ -10,6 +10,7 @@ import { renderSweepHtml } from "./html";
 import { defaultReportDir, summaryTable, writeReport } from "./output";
 import { createProgress } from "./progress";
 import type { Mode, SimulationReport, SweepPoint, SweepReport } from "./report";
+import type { MonteCarloReport } from "../risk/montecarlo";
 import { loadScenario, UsageError } from "./scenario";
 
 export interface SimulateArgs {
@@ -20,6 +21,10 @@ export interface SimulateArgs {
   set: string;
   sweep: string;
   workers: number;
+  /** Monte Carlo price paths (0: one run). */
+  paths: number;
+  /** A Monte Carlo report or manifest to rerun and compare. */
+  manifest: string;
   quiet: boolean;
   noCompile: boolean;
 }
@@ -60,7 +65,7 @@ export function sweepGrid(text: string): { keys: string[]; points: string[][] } 
 export async function runSimulateTask(
   args: SimulateArgs,
   hre: HardhatRuntimeEnvironment,
-): Promise<SimulationReport | SweepReport> {
+): Promise<SimulationReport | SweepReport | MonteCarloReport | undefined> {
   const modes = parseModes(args.mode);
   const overrides = parseAssignments(args.set);
   if (args.seed !== "") {
@@ -68,6 +73,24 @@ export async function runSimulateTask(
     if (!Number.isInteger(seed) || seed < 0)
       throw new UsageError(`--seed must be a non-negative integer, got "${args.seed}"`);
     overrides.push(`seed=${seed}`);
+  }
+  if (args.manifest) {
+    const { rerunFromManifest } = await import("../risk/montecarlo");
+    const { identical, drift } = await rerunFromManifest(args.manifest, args, hre);
+    for (const d of drift) console.error(`manifest: ${d}`);
+    if (!identical) {
+      throw new UsageError(
+        `the rerun of ${args.manifest} differs from the recorded report` +
+          (drift.length > 0 ? ` (expected: ${drift.join("; ")})` : " although bytecode, commit and versions match"),
+      );
+    }
+    console.log(`reproduced: ${args.manifest} (byte for byte, apart from timing)`);
+    return undefined;
+  }
+  if (args.paths > 0) {
+    if (args.sweep) throw new UsageError("--paths and --sweep cannot be combined yet: run the grid points one by one");
+    const { runMonteCarlo } = await import("../risk/montecarlo");
+    return runMonteCarlo(args, hre, overrides);
   }
   if (args.sweep) return runSweep(args, hre, overrides);
   // validate everything before touching the chain

@@ -19,6 +19,8 @@ import { generatePricePath, parsePriceCsv } from "./prices";
 import {
   REPORT_SCHEMA,
   type Bands,
+  type CascadeNode,
+  type CascadeReport,
   type ComparisonRow,
   type Mode,
   type ModeReport,
@@ -44,7 +46,8 @@ export const SIMULATION_EPOCH = 2_000_000_000;
 const HEALTH_BATCH = 200;
 
 export interface ProgressSink {
-  start(label: string, total: number): void;
+  /** `unit` names what is counted ("steps" unless said). */
+  start(label: string, total: number, unit?: string): void;
   tick(done: number): void;
   end(): void;
 }
@@ -52,6 +55,25 @@ export interface ProgressSink {
 export interface SimulationOptions {
   modes: Mode[];
   progress?: ProgressSink;
+  /**
+   * Monte Carlo path index: the price path and the traders' behaviour come from the seed's
+   * stream `path-<i>` (common random numbers: path i draws the same numbers in every mode and for
+   * every parameter value), the population from the seed itself. Unset: the single-run streams.
+   */
+  pathIndex?: number;
+  /**
+   * Deployments kept between runs of one process, by scenario hash: a later run reverts to the
+   * deployed, configured snapshot instead of deploying again (the memory of a path is released).
+   */
+  reuse?: Map<string, PreparedChain>;
+}
+
+/** A deployed, configured protocol and the snapshot to start each run from. */
+export interface PreparedChain {
+  protocol: LocalProtocol;
+  totals: LedgerTotals;
+  chain: SimChain;
+  snapshot: string;
 }
 
 /** An invariant broken during a run: the run stops with the details. */
@@ -97,17 +119,20 @@ interface Health {
   liquidatable: boolean;
 }
 
-/** Runs a scenario in the requested modes and returns the report (not yet written to disk). */
-export async function runSimulation(
-  hre: HardhatRuntimeEnvironment,
-  loaded: LoadedScenario,
-  options: SimulationOptions,
-): Promise<SimulationReport> {
-  const started = Date.now();
+/** The random streams of a run: the seed's own, or Monte Carlo path i's (`path-<i>`). */
+function pathStreams(root: Rng, pathIndex: number | undefined): Rng {
+  return pathIndex === undefined ? root : root.fork(`path-${pathIndex}`);
+}
+
+/**
+ * The scenario's price path (per symbol, one price per step), for the single run or for Monte
+ * Carlo path `pathIndex`. It depends only on the seed, the price section and the path index —
+ * not on the mode nor on any protocol or population parameter (common random numbers).
+ */
+export function pricePathFor(loaded: LoadedScenario, pathIndex?: number): Record<string, number[]> {
   const { scenario } = loaded;
   const prices = resolvePrices(scenario);
-  const rng = createRng(scenario.seed);
-  const path = generatePricePath(
+  return generatePricePath(
     {
       symbols: [...SYMBOLS],
       initial: prices.initial,
@@ -120,20 +145,46 @@ export async function runSimulation(
     },
     scenario.steps,
     scenario.stepSeconds,
-    rng.fork("prices"),
+    pathStreams(createRng(scenario.seed), pathIndex).fork("prices"),
   );
+}
 
-  const protocol = await deployLocal(hre, { deploymentId: `simulator-${await hre.ethers.provider.getBlockNumber()}` });
-  const [deployer] = await hre.ethers.getSigners();
-  const totals = await new LedgerTotals__factory(deployer).deploy();
-  await totals.waitForDeployment();
+/** Runs a scenario in the requested modes and returns the report (not yet written to disk). */
+export async function runSimulation(
+  hre: HardhatRuntimeEnvironment,
+  loaded: LoadedScenario,
+  options: SimulationOptions,
+): Promise<SimulationReport> {
+  const started = Date.now();
+  const { scenario } = loaded;
+  const prices = resolvePrices(scenario);
+  const root = createRng(scenario.seed);
+  const rng = pathStreams(root, options.pathIndex);
+  const path = pricePathFor(loaded, options.pathIndex);
+
   const raw = hre.network.provider;
-  const chain = new SimChain(raw, [
-    protocol.clearingHouse.interface,
-    protocol.vault.interface,
-    protocol.usdc.interface,
-  ]);
-  await configureProtocol(chain, protocol, scenario, deployer.address);
+  let prepared = options.reuse?.get(loaded.hash);
+  if (prepared) {
+    await raw.send("evm_revert", [prepared.snapshot]);
+    prepared.snapshot = (await raw.send("evm_snapshot", [])) as string;
+  } else {
+    const protocol = await deployLocal(hre, {
+      deploymentId: `simulator-${await hre.ethers.provider.getBlockNumber()}`,
+    });
+    const [deployer] = await hre.ethers.getSigners();
+    const totals = await new LedgerTotals__factory(deployer).deploy();
+    await totals.waitForDeployment();
+    const chain = new SimChain(raw, [
+      protocol.clearingHouse.interface,
+      protocol.vault.interface,
+      protocol.usdc.interface,
+    ]);
+    await configureProtocol(chain, protocol, scenario, deployer.address);
+    prepared = { protocol, totals, chain, snapshot: (await raw.send("evm_snapshot", [])) as string };
+    options.reuse?.set(loaded.hash, prepared);
+  }
+  const { protocol, totals, chain } = prepared;
+  chain.time = 0;
   const latest = await chain.latestTimestamp();
   const epoch = Math.max(SIMULATION_EPOCH, latest + 1);
   const snapshot = (await raw.send("evm_snapshot", [])) as string;
@@ -143,7 +194,7 @@ export async function runSimulation(
     WETH: num((await protocol.vault.collateralConfig(protocol.weth)).haircut),
     WBTC: num((await protocol.vault.collateralConfig(protocol.wbtc)).haircut),
   };
-  const population = generatePopulation(scenario, prices.initial, haircuts, rng.fork("population"));
+  const population = generatePopulation(scenario, prices.initial, haircuts, root.fork("population"));
 
   const modes: Partial<Record<Mode, ModeReport>> = {};
   const perMode: SimulationReport["timing"]["perMode"] = {};
@@ -296,6 +347,9 @@ class ModeRunner {
   private readonly impact: Record<MarketName, number> = { ETH: 1, BTC: 1, STETH: 1 };
   private readonly answers: Partial<Record<SymbolName, bigint>> = {};
   private readonly generation = new Map<bigint, number>();
+  /** The cascade node (liquidation) whose impact pushed an account under, until it is liquidated. */
+  private readonly pushedBy = new Map<bigint, number>();
+  private readonly cascadeNodes: CascadeNode[] = [];
   private readonly liquidatedAccounts = new Set<bigint>();
   private addresses: { ch: string; vault: string } | undefined;
   private readonly rng: Rng;
@@ -660,8 +714,10 @@ class ModeRunner {
     const seen = await this.timed("metrics", () => this.healthAll());
     this.observe(seen);
     for (const [id, h] of seen) {
-      if (!h.liquidatable) this.generation.delete(id);
-      else if (!this.generation.has(id)) this.generation.set(id, 1);
+      if (!h.liquidatable) {
+        this.generation.delete(id);
+        this.pushedBy.delete(id);
+      } else if (!this.generation.has(id)) this.generation.set(id, 1);
     }
     await this.timed("traders", () => this.tradersAct(seen));
     const { count, notional, depth } = await this.timed("keepers", () => this.keeperRounds(step));
@@ -687,11 +743,24 @@ class ModeRunner {
       count += liquidated.length;
       const moved: Record<MarketName, bigint> = { ETH: 0n, BTC: 0n, STETH: 0n };
       let roundGen = 0;
+      const roundNodes: CascadeNode[] = [];
       for (const l of liquidated) {
         notional += l.notional;
         moved[l.market] += l.closedSize > 0n ? -l.notional : l.notional; // closing a long sells
         const gen = this.generation.get(l.accountId) ?? 1;
         roundGen = Math.max(roundGen, gen);
+        const node: CascadeNode = {
+          id: this.cascadeNodes.length,
+          step,
+          round,
+          account: Number(l.accountId),
+          market: l.market,
+          notional: cents(num(l.notional)),
+          generation: gen,
+          parent: gen > 1 ? (this.pushedBy.get(l.accountId) ?? null) : null,
+        };
+        this.cascadeNodes.push(node);
+        roundNodes.push(node);
       }
       depth = Math.max(depth, roundGen);
       if (scenario.impact.enabled) {
@@ -709,12 +778,55 @@ class ModeRunner {
           const after = await this.healthAll();
           this.observe(after);
           for (const [id, h] of after) {
-            if (h.liquidatable && !this.generation.has(id)) this.generation.set(id, roundGen + 1);
+            if (h.liquidatable && !this.generation.has(id)) {
+              this.generation.set(id, roundGen + 1);
+              this.pushedBy.set(id, this.parentOf(id, roundNodes));
+            }
           }
         }
       }
     }
     return { count, notional, depth };
+  }
+
+  /**
+   * Of the round's liquidations, the one that pushed `account` under: the largest notional in a
+   * market the account holds, else the largest of all (its collateral moved with that market).
+   */
+  private parentOf(account: bigint, roundNodes: CascadeNode[]): number {
+    const held = new Set((this.accountLegs.get(account) ?? []).map((l) => l.market as string));
+    const inHeld = roundNodes.filter((n) => held.has(n.market));
+    const pool = inHeld.length > 0 ? inHeld : roundNodes;
+    return pool.reduce((best, n) => (n.notional > best.notional ? n : best)).id;
+  }
+
+  /** The cascade graph: depth, amplification and the largest cascade (by notional). */
+  private cascadeReport(): CascadeReport {
+    const nodes = this.cascadeNodes;
+    const total = nodes.reduce((s, n) => s + n.notional, 0);
+    const first = nodes.filter((n) => n.generation === 1).reduce((s, n) => s + n.notional, 0);
+    const children = new Map<number, number[]>();
+    for (const n of nodes) if (n.parent !== null) children.set(n.parent, [...(children.get(n.parent) ?? []), n.id]);
+    let largest: CascadeReport["largest"] = null;
+    for (const root of nodes.filter((n) => n.parent === null)) {
+      const ids: number[] = [];
+      const stack = [root.id];
+      while (stack.length > 0) {
+        const id = stack.pop()!;
+        ids.push(id);
+        stack.push(...(children.get(id) ?? []));
+      }
+      const notional = cents(ids.reduce((s, id) => s + nodes[id].notional, 0));
+      if (ids.length > 1 && (!largest || notional > largest.notional)) {
+        largest = { root: root.id, nodes: ids.sort((a, b) => a - b), notional };
+      }
+    }
+    return {
+      nodes,
+      depth: nodes.reduce((d, n) => Math.max(d, n.generation), 0),
+      amplification: first > 0 ? fix(total / first, 4) : nodes.length > 0 ? 0 : 1,
+      largest,
+    };
   }
 
   /**
@@ -1063,7 +1175,7 @@ class ModeRunner {
     s.poolSharePriceEnd = await this.sharePrice();
     s.keeperTxs = this.chain.signerTransactions - this.keeperTxStart;
     s.revertReasons = Object.fromEntries(Object.entries(s.revertReasons).sort(([a], [b]) => (a < b ? -1 : 1)));
-    return { mode: this.mode, summary: s, series: this.series, traders };
+    return { mode: this.mode, summary: s, series: this.series, traders, cascades: this.cascadeReport() };
   }
 }
 

@@ -11,7 +11,16 @@
  * value shows "no data" and gets `data-empty="true"`. `body[data-rendered=true]` once all are drawn.
  */
 import { formatFixed } from "../report/format";
-import type { ComparisonRow, Mode, ModeSummary, SimulationReport, SweepReport, Timing, TraderOutcome } from "./report";
+import type {
+  CascadeReport,
+  ComparisonRow,
+  Mode,
+  ModeSummary,
+  SimulationReport,
+  SweepReport,
+  Timing,
+  TraderOutcome,
+} from "./report";
 
 const MODES: Mode[] = ["cross", "isolated"];
 /** Rows of the per-trader table rendered per mode; the rest is summarised in a note. */
@@ -281,6 +290,44 @@ function marketChartId(market: string): string {
   return "open-interest-" + market.replace(/[^A-Za-z0-9_-]/g, "_");
 }
 
+/** A mode's cascade figures and its largest cascade drawn as a graph (server-side SVG, one column per generation). */
+function cascadeSection(mode: Mode, c: CascadeReport | undefined): string {
+  if (!c) return "";
+  const facts = `<p><span class="swatch mode-${mode}"></span>${mode}: ${formatCount(c.nodes.length)} liquidations, depth ${c.depth}, amplification ${fixed(c.amplification, 2)}×${
+    c.largest
+      ? `; largest cascade ${formatCount(c.largest.nodes.length)} liquidations, ${formatUsd(c.largest.notional)} from liquidation #${c.largest.root}`
+      : "; no cascade (no liquidation pushed another account under)"
+  }.</p>`;
+  if (!c.largest) return facts;
+  const nodes = c.largest.nodes.map((id) => c.nodes[id]);
+  const columns = new Map<number, typeof nodes>();
+  for (const n of nodes) columns.set(n.generation, [...(columns.get(n.generation) ?? []), n]);
+  const [colWidth, rowHeight, boxW, boxH] = [190, 46, 160, 34];
+  const rows = Math.max(...[...columns.values()].map((c) => c.length));
+  const width = columns.size * colWidth + 20;
+  const height = rows * rowHeight + 20;
+  const at = new Map<number, { x: number; y: number }>();
+  [...columns.keys()]
+    .sort((a, b) => a - b)
+    .forEach((g, col) =>
+      columns.get(g)!.forEach((n, row) => at.set(n.id, { x: 10 + col * colWidth, y: 10 + row * rowHeight })),
+    );
+  const edges = nodes
+    .filter((n) => n.parent !== null && at.has(n.parent))
+    .map((n) => {
+      const [from, to] = [at.get(n.parent!)!, at.get(n.id)!];
+      return `<line class="edge" x1="${from.x + boxW}" y1="${from.y + boxH / 2}" x2="${to.x}" y2="${to.y + boxH / 2}" stroke="#5b6472" marker-end="url(#arrow-${mode})"/>`;
+    })
+    .join("");
+  const boxes = nodes
+    .map((n) => {
+      const p = at.get(n.id)!;
+      return `<g class="cascade-node"><rect x="${p.x}" y="${p.y}" width="${boxW}" height="${boxH}" rx="4" fill="#fff" stroke="var(--${mode})"/><text x="${p.x + 6}" y="${p.y + 14}" font-size="11">#${n.id} account ${n.account} · ${escapeHtml(n.market)}</text><text x="${p.x + 6}" y="${p.y + 28}" font-size="11">${escapeHtml(formatUsd(n.notional))} · gen ${n.generation} · step ${n.step}</text></g>`;
+    })
+    .join("");
+  return `${facts}<svg class="cascade" role="img" aria-label="largest cascade, ${mode} mode" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}"><defs><marker id="arrow-${mode}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#5b6472"/></marker></defs>${edges}${boxes}</svg>`;
+}
+
 export function renderReportHtml(report: SimulationReport): string {
   const s = report.scenario;
   const modes = MODES.filter((m) => report.modes[m] !== undefined);
@@ -364,6 +411,10 @@ ${both ? `<section id="cross-vs-isolated"><h2>Cross vs isolated</h2>\n${comparis
 <section id="charts"><h2>Charts</h2>
 <p class="note">Colour = mode (${modeLegend || DASH}); shade and dash = series within a mode. Hover a chart for values. x axis: step.</p>
 ${charts.join("\n")}
+</section>
+<section id="cascades"><h2>Cascades</h2>
+<p class="note">Which liquidation's price impact pushed which account under. Generation 1: made liquidatable by the price path; an arrow points from the liquidation whose sale moved the oracle to the one it caused. Amplification = notional liquidated ÷ what generation 1 alone liquidated.</p>
+${modes.map((m) => cascadeSection(m, report.modes[m]!.cascades)).join("\n")}
 </section>
 <section id="traders"><h2>Traders</h2>
 <p class="note">Liquidated traders are highlighted. Click a column header to sort.</p>

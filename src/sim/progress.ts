@@ -6,6 +6,7 @@ export function createProgress(options: { quiet?: boolean; stream?: NodeJS.Write
   if (options.quiet || process.env.CI) return { start() {}, tick() {}, end() {} };
   const tty = Boolean(stream.isTTY);
   let label = "";
+  let unit = "steps";
   let total = 1;
   let started = 0;
   let lastDraw = 0;
@@ -17,13 +18,14 @@ export function createProgress(options: { quiet?: boolean; stream?: NodeJS.Write
     const width = 28;
     const filled = Math.round((done / total) * width);
     return (
-      `${label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${done}/${total} steps` +
-      `  ${rate.toFixed(1)} steps/s  ETA ${formatSeconds(eta)}`
+      `${label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${done}/${total} ${unit}` +
+      `  ${rate < 1 ? `${(rate * 3_600).toFixed(0)} ${unit}/h` : `${rate.toFixed(1)} ${unit}/s`}  ETA ${formatSeconds(eta)}`
     );
   };
   return {
-    start(name, steps) {
+    start(name, steps, what = "steps") {
       label = name;
+      unit = what;
       total = Math.max(1, steps);
       started = Date.now();
       lastDraw = 0;

@@ -110,11 +110,44 @@ export interface ModeSummary {
   penaltiesPaidWad: string;
 }
 
+/** One liquidation in the cascade graph. */
+export interface CascadeNode {
+  /** Index in `nodes` (chain order). */
+  id: number;
+  step: number;
+  /** Keeper round within the step (each round's impact may push more accounts under). */
+  round: number;
+  account: number;
+  market: string;
+  /** Closed notional, USD. */
+  notional: number;
+  /** 1: made liquidatable by the price path; g > 1: pushed under by a generation g − 1 liquidation's impact. */
+  generation: number;
+  /**
+   * The liquidation whose price impact pushed this account under: of the liquidations of the round
+   * before it went under, the one with the largest notional in a market the account held (any
+   * market when none), `null` for generation 1.
+   */
+  parent: number | null;
+}
+
+/** Who pushed whom under, and how much the cascades amplified the shock. */
+export interface CascadeReport {
+  nodes: CascadeNode[];
+  /** Deepest generation (0: no liquidation). */
+  depth: number;
+  /** Notional liquidated ÷ what generation 1 (the price path alone) liquidated; 1 without cascades. */
+  amplification: number;
+  /** The largest cascade: its generation-1 root, its node ids and their total notional (USD). */
+  largest: { root: number; nodes: number[]; notional: number } | null;
+}
+
 export interface ModeReport {
   mode: Mode;
   summary: ModeSummary;
   series: ModeSeries;
   traders: TraderOutcome[];
+  cascades: CascadeReport;
 }
 
 /** A row of the cross-vs-isolated table. */

@@ -13,6 +13,7 @@ import { createHash } from "node:crypto";
 import {
   REPORT_SCHEMA,
   type Bands,
+  type CascadeReport,
   type ComparisonRow,
   type Mode,
   type ModeReport,
@@ -386,7 +387,19 @@ function runMode(mode: Mode, plan: PlannedTrader[], base: number[][], steps: num
     notionalLiquidatedWad: wad(notionalLiquidated),
     penaltiesPaidWad: wad(penalties),
   };
-  return { report: { mode, summary, series, traders } };
+  // a three-generation cascade: the crash liquidates account 1, whose ETH sale pushes 2 under, then 3
+  const cascades: CascadeReport = {
+    nodes: [
+      { id: 0, step: 12, round: 1, account: 1, market: "ETH", notional: 52_000, generation: 1, parent: null },
+      { id: 1, step: 12, round: 2, account: 2, market: "ETH", notional: 31_500, generation: 2, parent: 0 },
+      { id: 2, step: 12, round: 3, account: 3, market: "ETH", notional: 12_250, generation: 3, parent: 1 },
+      { id: 3, step: 13, round: 1, account: 4, market: "BTC", notional: 8_000, generation: 1, parent: null },
+    ],
+    depth: 3,
+    amplification: Number(((52_000 + 31_500 + 12_250 + 8_000) / (52_000 + 8_000)).toFixed(4)),
+    largest: { root: 0, nodes: [0, 1, 2], notional: 95_750 },
+  };
+  return { report: { mode, summary, series, traders, cascades } };
 }
 
 function comparisonRows(cross: ModeSummary, isolated: ModeSummary): ComparisonRow[] {

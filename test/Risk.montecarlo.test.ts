@@ -1,0 +1,239 @@
+/**
+ * Monte Carlo on the simulator (`npx hardhat simulate --paths N`): common random numbers, the
+ * statistics of a report from its per-path outcomes, the workers' share-out, and a run reproduced
+ * byte for byte from its manifest through the CLI.
+ */
+import { expect } from "chai";
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import hre from "hardhat";
+import { pricePathFor, runSimulation } from "../src/sim/engine";
+import { loadScenario } from "../src/sim/scenario";
+import { deterministicMonteCarlo, riskOf, shareOut, type MonteCarloReport } from "../src/risk/montecarlo";
+import type { PathOutcome, PathRecord } from "../src/risk/paths";
+import { valueAtRisk } from "../src/risk/stats";
+
+const ROOT = path.resolve(__dirname, "..");
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), "crossmargin-montecarlo-"));
+
+/** A small crash: 8 steps, 6 traders, one keeper. */
+const TINY = {
+  name: "mc-tiny",
+  description: "Monte Carlo test scenario",
+  seed: 11,
+  steps: 8,
+  stepSeconds: 60,
+  prices: {
+    volatility: { ETH: 0.9, BTC: 0.7, STETH: 0.9 },
+    shocks: [{ step: 3, symbol: "ETH", pct: -25, overSteps: 3 }],
+  },
+  population: [
+    {
+      name: "longs",
+      count: 6,
+      strategy: "directional",
+      markets: { ETH: 0.7, BTC: 0.3 },
+      longShare: 0.8,
+      leverage: [5, 15],
+    },
+  ],
+  keepers: { count: 1, latencySteps: [1, 1] },
+};
+
+function write(name: string, body: unknown): string {
+  const file = path.join(TMP, `${name}.json`);
+  fs.writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`);
+  return file;
+}
+
+function hardhat(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const cli = require.resolve("hardhat/internal/cli/cli");
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
+  delete env.HARDHAT_NETWORK; // the child picks its own (in-process) network
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cli, ...args], { cwd: ROOT, env, maxBuffer: 32 << 20 }, (error, stdout, stderr) =>
+      resolve({ code: error ? (error.code as number) : 0, stdout, stderr }),
+    );
+  });
+}
+
+const outcome = (badDebt: number, notional: number, insurance = 100): PathOutcome => ({
+  badDebt,
+  notionalLiquidated: notional,
+  insuranceStart: insurance,
+  insuranceDrawdown: Math.min(badDebt, insurance),
+  insolvent: badDebt > insurance,
+  liquidations: notional > 0 ? 1 : 0,
+  tradersLiquidated: notional > 0 ? 1 : 0,
+  maxCascadeDepth: notional > 0 ? 1 : 0,
+  amplification: 1,
+  keeperRewards: 0,
+  penaltiesPaid: 0,
+  poolSharePriceEnd: 1,
+});
+
+describe("Monte Carlo risk analytics (simulate --paths)", () => {
+  it("common random numbers: path i is the same price path whatever the protocol or population parameters, and differs from path j", () => {
+    const file = write("crn", TINY);
+    const a = loadScenario(file);
+    const b = loadScenario(file, ["protocol.liquidationFee=0.03", "protocol.hedgeOffset=0.5", "keepers.count=2"]);
+    expect(a.hash).to.not.equal(b.hash);
+    expect(pricePathFor(a, 3)).to.deep.equal(pricePathFor(b, 3));
+    expect(pricePathFor(a, 3)).to.not.deep.equal(pricePathFor(a, 4));
+    expect(pricePathFor(a, 0)).to.not.deep.equal(pricePathFor(a)); // the single run keeps its own stream
+  });
+
+  it("common random numbers: one path run in cross and isolated mode sees the same prices at every step", async function () {
+    this.timeout(300_000);
+    const loaded = loadScenario(write("modes", TINY));
+    const report = await runSimulation(hre, loaded, { modes: ["cross", "isolated"], pathIndex: 2 });
+    const cross = report.modes.cross!.series.prices;
+    expect(cross).to.deep.equal(report.modes.isolated!.series.prices);
+    const path2 = pricePathFor(loaded, 2);
+    for (const symbol of Object.keys(cross)) {
+      // the series records each step's price after the move (step 1 on), to the micro-dollar
+      const expected = path2[symbol].slice(1, cross[symbol].length + 1).map((p) => Number(p.toFixed(6)));
+      expect(cross[symbol], symbol).to.deep.equal(expected);
+    }
+  });
+
+  it("the statistics of a report come from its per-path outcomes: VaR, liquidations at risk, insolvency beyond the insurance fund", () => {
+    // 20 paths: bad debt 0..190 by 10, insurance fund 100 → insolvent on 9 paths (110..190)
+    const records: PathRecord[] = Array.from({ length: 20 }, (_, i) => ({
+      path: i,
+      modes: { cross: outcome(i * 10, 1_000 + i * 100) },
+      timing: { seconds: 1, transactions: 1, phaseSeconds: {}, rssMb: 1 },
+    }));
+    const risk = riskOf(records, ["cross"], 5).cross!;
+    const badDebt = records.map((r) => r.modes.cross!.badDebt);
+    expect(risk.badDebt.statistics.VaR95.estimate).to.equal(valueAtRisk(badDebt, 0.95)).and.equal(180);
+    expect(risk.liquidationsAtRisk.estimate).to.equal(2_800); // ceil(0.95 × 20) = 19th smallest of 1,000..2,900
+    expect([risk.insolvency.successes, risk.insolvency.trials]).to.deep.equal([9, 20]);
+    expect([risk.anyBadDebt.successes, risk.anyBadDebt.trials]).to.deep.equal([19, 20]);
+    // deterministic for a seed
+    expect(JSON.stringify(riskOf(records, ["cross"], 5))).to.equal(JSON.stringify(riskOf(records, ["cross"], 5)));
+  });
+
+  it("shares the paths out round-robin, every path once", () => {
+    expect(shareOut(7, 2)).to.deep.equal([
+      [0, 2, 4, 6],
+      [1, 3, 5],
+    ]);
+    expect(shareOut(2, 4)).to.deep.equal([[0], [1]]);
+  });
+
+  it("`simulate --paths 2` over 2 workers writes montecarlo.json, and `simulate --manifest` reproduces it byte for byte (apart from timing)", async function () {
+    this.timeout(900_000);
+    const file = write("manifest", TINY);
+    const out = path.join(TMP, "run");
+    const run = await hardhat([
+      "simulate",
+      "--scenario",
+      file,
+      "--paths",
+      "2",
+      "--workers",
+      "2",
+      "--out",
+      out,
+      "--no-compile",
+    ]);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stdout).to.match(/bad debt, VaR 95 %/);
+    expect(run.stdout).to.match(/paths\/hour/);
+    const recorded = JSON.parse(fs.readFileSync(path.join(out, "montecarlo.json"), "utf8")) as MonteCarloReport;
+    expect(recorded.perPath.map((p) => p.path)).to.deep.equal([0, 1]);
+    expect(recorded.manifest.scenario.hash).to.equal(loadScenario(file).hash);
+    expect(Object.keys(recorded.manifest.bytecode)).to.include.members(["Vault", "ClearingHouse", "LiquidityPool"]);
+    expect(recorded.timing.workers).to.equal(2);
+    expect(fs.readFileSync(path.join(out, "montecarlo.html"), "utf8")).to.contain("<svg");
+
+    const rerun = await hardhat([
+      "simulate",
+      "--manifest",
+      path.join(out, "montecarlo.json"),
+      "--out",
+      path.join(TMP, "rerun"),
+      "--workers",
+      "1",
+      "--no-compile",
+      "--quiet",
+    ]);
+    expect(rerun.code, rerun.stderr).to.equal(0);
+    expect(rerun.stdout).to.contain("reproduced");
+    const again = JSON.parse(fs.readFileSync(path.join(TMP, "rerun", "montecarlo.json"), "utf8")) as MonteCarloReport;
+    expect(deterministicMonteCarlo(again)).to.equal(deterministicMonteCarlo(recorded));
+    expect(again.timing.workers).to.equal(1); // only the timing differs
+    // one per-path figure changed is no longer the same report
+    const tampered = structuredClone(recorded);
+    tampered.perPath[0].modes.cross!.badDebt += 0.01;
+    expect(deterministicMonteCarlo(tampered)).to.not.equal(deterministicMonteCarlo(recorded));
+  });
+
+  it("cascade attribution on a hand-built two-account cascade: the crash takes A, A's sale pushes B under, and B's liquidation names A's as its parent", async function () {
+    this.timeout(300_000);
+    const loaded = loadScenario(
+      write("two-accounts", {
+        name: "two-account-cascade",
+        seed: 4,
+        steps: 6,
+        stepSeconds: 60,
+        prices: {
+          initial: { ETH: 3000 },
+          volatility: { ETH: 0, BTC: 0, STETH: 0 },
+          shocks: [{ step: 2, symbol: "ETH", pct: -6, overSteps: 1 }],
+        },
+        // A's $18k sale moves ETH by 1 × 18,000 / 500,000 = 3.6 % more
+        impact: { enabled: true, factor: 1, depthUsd: { ETH: 500_000 }, maxRounds: 10 },
+        population: [
+          {
+            name: "A",
+            count: 1,
+            strategy: "directional",
+            positions: [{ market: "ETH", side: "long" }],
+            leverage: [18, 18],
+            equityUsd: [1_000, 1_000],
+          },
+          {
+            name: "B",
+            count: 1,
+            strategy: "directional",
+            positions: [{ market: "ETH", side: "long" }],
+            leverage: [10, 10],
+            equityUsd: [10_000, 10_000],
+          },
+        ],
+        keepers: { count: 1, latencySteps: [1, 1] },
+      }),
+    );
+    const report = await runSimulation(hre, loaded, { modes: ["cross"] });
+    const { traders, cascades } = report.modes.cross!;
+    const [a, b] = ["A", "B"].map((cohort) => traders.find((t) => t.cohort === cohort)!.accounts[0]);
+    const nodeOf = (account: number) => cascades.nodes.filter((n) => n.account === account);
+    expect(nodeOf(a).map((n) => [n.generation, n.parent])).to.deep.equal([[1, null]]);
+    expect(nodeOf(b).length).to.be.greaterThan(0);
+    for (const n of nodeOf(b)) {
+      expect([n.generation, n.parent, n.step]).to.deep.equal([2, nodeOf(a)[0].id, nodeOf(a)[0].step]);
+      expect(n.round).to.be.greaterThan(nodeOf(a)[0].round);
+    }
+    expect(cascades.depth).to.equal(2);
+    expect(cascades.largest?.root).to.equal(nodeOf(a)[0].id);
+    const total = cascades.nodes.reduce((sum, n) => sum + n.notional, 0);
+    expect(cascades.amplification).to.equal(Number((total / nodeOf(a)[0].notional).toFixed(4)));
+    expect(cascades.amplification).to.be.greaterThan(1);
+  });
+
+  it("without price impact the same crash takes A only: depth 1, amplification 1, no cascade", async function () {
+    this.timeout(300_000);
+    const body = JSON.parse(fs.readFileSync(path.join(TMP, "two-accounts.json"), "utf8")) as {
+      impact: { enabled: boolean };
+    };
+    body.impact.enabled = false;
+    const report = await runSimulation(hre, loadScenario(write("two-accounts-off", body)), { modes: ["cross"] });
+    const { cascades } = report.modes.cross!;
+    expect(cascades.nodes.map((n) => n.generation)).to.deep.equal([1]);
+    expect([cascades.depth, cascades.amplification, cascades.largest]).to.deep.equal([1, 1, null]);
+  });
+});
