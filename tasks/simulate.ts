@@ -21,6 +21,17 @@ task("simulate", "Runs a scenario on the protocol and the keeper; writes report.
     types.int,
   )
   .addOptionalParam(
+    "workerPaths",
+    "Monte Carlo: paths a worker process runs before a fresh process takes over (bounds memory; 0 = never)",
+    25,
+    types.int,
+  )
+  .addOptionalParam(
+    "riskTolerance",
+    "With --sweep and --paths: the VaR95 of bad debt (USD) a recommended grid point may reach (default: the insurance fund)",
+    "",
+  )
+  .addOptionalParam(
     "manifest",
     "Reruns a Monte Carlo report from its manifest and checks it is reproduced byte for byte",
     "",
@@ -31,13 +42,20 @@ task("simulate", "Runs a scenario on the protocol and the keeper; writes report.
     const { runSimulateTask } = await import("../src/sim/cli");
     const { ScenarioError, UsageError } = await import("../src/sim/scenario");
     const { InvariantViolation } = await import("../src/sim/engine");
+    const { PriceModelError } = await import("../src/sim/prices");
     try {
       await runSimulateTask(args, hre);
     } catch (error) {
       // an invalid scenario or a broken invariant is a message for the user, never a stack trace
       // (Hardhat prints the whole error of a plugin error when it believes it runs in CI)
-      if (error instanceof ScenarioError || error instanceof UsageError || error instanceof InvariantViolation) {
-        console.error(`Error in simulate: ${error.message}`);
+      if (
+        error instanceof ScenarioError ||
+        error instanceof UsageError ||
+        error instanceof InvariantViolation ||
+        error instanceof PriceModelError
+      ) {
+        const where = error instanceof PriceModelError ? `${error.field}: ` : "";
+        console.error(`Error in simulate: ${where}${error.message}`);
         process.exitCode = 1;
         return;
       }

@@ -11,7 +11,9 @@ import path from "node:path";
 import hre from "hardhat";
 import { pricePathFor, runSimulation } from "../src/sim/engine";
 import { loadScenario } from "../src/sim/scenario";
-import { deterministicMonteCarlo, riskOf, shareOut, type MonteCarloReport } from "../src/risk/montecarlo";
+import { paretoFrontier, recommend } from "../src/risk/frontier";
+import type { FrontierReport } from "../src/risk/sweep";
+import { deterministicMonteCarlo, poolWaits, riskOf, shareOut, type MonteCarloReport } from "../src/risk/montecarlo";
 import type { PathOutcome, PathRecord } from "../src/risk/paths";
 import { valueAtRisk } from "../src/risk/stats";
 
@@ -59,7 +61,9 @@ function hardhat(args: string[]): Promise<{ code: number | null; stdout: string;
   });
 }
 
-const outcome = (badDebt: number, notional: number, insurance = 100): PathOutcome => ({
+const outcome = (badDebt: number, notional: number, insurance = 100, waits: number[] = []): PathOutcome => ({
+  exposure: 10_000,
+  collateralNeeded: 1_000,
   badDebt,
   notionalLiquidated: notional,
   insuranceStart: insurance,
@@ -72,6 +76,10 @@ const outcome = (badDebt: number, notional: number, insurance = 100): PathOutcom
   keeperRewards: 0,
   penaltiesPaid: 0,
   poolSharePriceEnd: 1,
+  keeperProfit: notional / 100,
+  keeperGasCost: 0,
+  waitHistogram: waits,
+  pendingAtEnd: 0,
 });
 
 describe("Monte Carlo risk analytics (simulate --paths)", () => {
@@ -114,7 +122,7 @@ describe("Monte Carlo risk analytics (simulate --paths)", () => {
     const records: PathRecord[] = Array.from({ length: 20 }, (_, i) => ({
       path: i,
       modes: { cross: outcome(i * 10, 1_000 + i * 100) },
-      timing: { seconds: 1, transactions: 1, phaseSeconds: {}, rssMb: 1 },
+      timing: { seconds: 1, transactions: 1, phaseSeconds: {}, rssMb: 1, heapMb: 1 },
     }));
     const risk = riskOf(records, ["cross"], 5).cross!;
     const badDebt = records.map((r) => r.modes.cross!.badDebt);
@@ -122,8 +130,32 @@ describe("Monte Carlo risk analytics (simulate --paths)", () => {
     expect(risk.liquidationsAtRisk.estimate).to.equal(2_800); // ceil(0.95 × 20) = 19th smallest of 1,000..2,900
     expect([risk.insolvency.successes, risk.insolvency.trials]).to.deep.equal([9, 20]);
     expect([risk.anyBadDebt.successes, risk.anyBadDebt.trials]).to.deep.equal([19, 20]);
+    // keeper profit per path is summarized like the rest: mean of notional ÷ 100 = 19.5
+    expect(risk.keeperProfit.statistics.mean.estimate).to.be.closeTo(19.5, 1e-9);
     // deterministic for a seed
     expect(JSON.stringify(riskOf(records, ["cross"], 5))).to.equal(JSON.stringify(riskOf(records, ["cross"], 5)));
+  });
+
+  it("time to liquidation pools every path's accounts: nearest-rank quantiles over the pooled waits", () => {
+    // path 0: 3 accounts served at once, 1 after 2 steps; path 1: 1 after 1 step, 1 after 5, and one never served
+    const pooled = poolWaits([
+      { waitHistogram: [3, 0, 1], pendingAtEnd: 0 },
+      { waitHistogram: [0, 1, 0, 0, 0, 1], pendingAtEnd: 1 },
+      { waitHistogram: [], pendingAtEnd: 0 },
+    ]);
+    // pooled waits: 0 0 0 1 2 5
+    expect(pooled).to.deep.equal({
+      served: 6,
+      histogram: [3, 1, 1, 0, 0, 1],
+      mean: 1.3333,
+      p50: 0,
+      p95: 5,
+      p99: 5,
+      max: 5,
+      pathsWithPending: 1,
+      pending: 1,
+    });
+    expect(poolWaits([{ waitHistogram: [], pendingAtEnd: 2 }])).to.deep.include({ served: 0, p95: null, max: null });
   });
 
   it("shares the paths out round-robin, every path once", () => {
@@ -168,6 +200,9 @@ describe("Monte Carlo risk analytics (simulate --paths)", () => {
       path.join(TMP, "rerun"),
       "--workers",
       "1",
+      // a fresh worker process for each path: recycling processes must not change a figure
+      "--worker-paths",
+      "1",
       "--no-compile",
       "--quiet",
     ]);
@@ -176,10 +211,68 @@ describe("Monte Carlo risk analytics (simulate --paths)", () => {
     const again = JSON.parse(fs.readFileSync(path.join(TMP, "rerun", "montecarlo.json"), "utf8")) as MonteCarloReport;
     expect(deterministicMonteCarlo(again)).to.equal(deterministicMonteCarlo(recorded));
     expect(again.timing.workers).to.equal(1); // only the timing differs
+    expect(again.timing.rssMbByProcess).to.have.length(2);
     // one per-path figure changed is no longer the same report
     const tampered = structuredClone(recorded);
     tampered.perPath[0].modes.cross!.badDebt += 0.01;
     expect(deterministicMonteCarlo(tampered)).to.not.equal(deterministicMonteCarlo(recorded));
+  });
+
+  it("`simulate --sweep … --paths 2` draws the parameter frontier: each point's VaR95 and efficiency from its own Monte Carlo run, Pareto flags and the recommendation within the tolerance", async function () {
+    this.timeout(900_000);
+    const file = write("frontier", TINY);
+    const out = path.join(TMP, "frontier");
+    const run = await hardhat([
+      "simulate",
+      "--scenario",
+      file,
+      "--mode",
+      "cross",
+      "--sweep",
+      "protocol.liquidationFee=0.01,0.04",
+      "--paths",
+      "2",
+      "--workers",
+      "2",
+      "--out",
+      out,
+      "--no-compile",
+    ]);
+    expect(run.code, run.stderr).to.equal(0);
+    const report = JSON.parse(fs.readFileSync(path.join(out, "frontier.json"), "utf8")) as FrontierReport;
+    expect(report.schema).to.equal("crossmargin.frontier/1");
+    expect(report.points.map((p) => p.parameters)).to.deep.equal([
+      { "protocol.liquidationFee": 0.01 },
+      { "protocol.liquidationFee": 0.04 },
+    ]);
+    for (const point of report.points) {
+      const mc = JSON.parse(
+        fs.readFileSync(path.join(out, path.dirname(point.report), "montecarlo.json"), "utf8"),
+      ) as MonteCarloReport;
+      expect(mc.manifest.overrides).to.deep.equal(point.assignments);
+      const v = mc.modes.cross!.badDebt.statistics.VaR95;
+      expect(point.risk).to.deep.equal({ estimate: v.estimate, low: v.low, high: v.high });
+      const outcomes = mc.perPath.map((p) => p.modes.cross!);
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      expect(point.efficiency).to.be.closeTo(
+        mean(outcomes.map((o) => o.exposure)) / mean(outcomes.map((o) => o.collateralNeeded)),
+        1e-6,
+      );
+      expect(point.efficiency).to.be.greaterThan(1);
+    }
+    // the tolerance defaults to the insurance fund; flags and recommendation are the frontier module's
+    expect(report.tolerance.source).to.equal("insurance fund at the start");
+    expect(report.frontier).to.deep.equal(paretoFrontier(report.points));
+    expect(report.recommendation).to.deep.equal(
+      recommend(report.points, { maxRiskUsd: report.tolerance.maxRiskUsd, use: "upper" }, { confidence: 0.95 }),
+    );
+    expect(run.stdout).to.contain(report.recommendation.explanation);
+    const html = fs.readFileSync(path.join(out, "frontier.html"), "utf8");
+    expect(html).to.contain("<svg").and.contain(report.points[1].report);
+
+    const bad = await hardhat(["simulate", "--scenario", file, "--risk-tolerance", "100", "--no-compile"]);
+    expect(bad.code).to.equal(1);
+    expect(bad.stderr).to.contain("--risk-tolerance needs --sweep and --paths");
   });
 
   it("cascade attribution on a hand-built two-account cascade: the crash takes A, A's sale pushes B under, and B's liquidation names A's as its parent", async function () {

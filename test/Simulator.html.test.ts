@@ -100,6 +100,34 @@ describe("Simulator HTML report", function () {
       expect(html).to.match(/\$\d{1,3}(,\d{3})+\.\d{2}/);
     });
 
+    it("shows each keeper's books, the time-to-liquidation histogram and the oracle outages", function () {
+      const report = sampleReport();
+      const html = renderReportHtml(report);
+      const section = /<section id="keepers">([\s\S]*?)<\/section>/.exec(html);
+      expect(section, "keepers section").to.not.equal(null);
+      const body = section![1];
+      for (const k of report.modes.cross!.keepers.agents) {
+        expect(body).to.include(k.address);
+      }
+      // one table per mode, one row per keeper
+      expect(body.match(/<table class="keepers">/g)).to.have.length(2);
+      expect(body.match(/<tr><td class="num">\d+<\/td><td class="mono">/g)).to.have.length(4);
+      // waits 0, 0, 1, 4: a bar per wait from 0 to 4 steps, with its count
+      expect(body).to.include("<title>0 steps: 2 accounts</title>").and.include("<title>4 steps: 1 accounts</title>");
+      expect(body).to.include("No keeper ran for 3 steps");
+      expect(body).to.not.include("feeds silent"); // no oracle outage in the sample
+      const silent = structuredClone(report);
+      silent.modes.cross!.oracles = {
+        frozenSteps: { ETH: 6 },
+        stepsWithUnpriced: 2,
+        unpricedAccountSteps: 9,
+        mirrorChecksSkipped: 12,
+      };
+      expect(renderReportHtml(silent)).to.include(
+        "feeds silent — ETH 6 steps; 2 steps in which the protocol refused to price some account (9 account-steps",
+      );
+    });
+
     it("omits the comparison table with a single mode and caps the trader table", function () {
       const report = sampleReport(20);
       const cross = report.modes.cross!;

@@ -8,36 +8,10 @@ import {
   validateCorrelation,
   type PriceProcessSpec,
 } from "../src/sim/prices";
+import { baseSpec, correlationOf, CORRELATION, logReturns, meanVar, SYMBOLS } from "./shared/priceModel";
 
 function draw(rng: Rng, count: number): number[] {
   return Array.from({ length: count }, () => rng.next());
-}
-
-function meanVar(xs: ArrayLike<number>): { mean: number; variance: number } {
-  let sum = 0;
-  for (let i = 0; i < xs.length; i++) sum += xs[i];
-  const mean = sum / xs.length;
-  let sq = 0;
-  for (let i = 0; i < xs.length; i++) sq += (xs[i] - mean) ** 2;
-  return { mean, variance: sq / (xs.length - 1) };
-}
-
-function logReturns(path: number[]): number[] {
-  return path.slice(1).map((p, i) => Math.log(p / path[i]));
-}
-
-function correlationOf(a: number[], b: number[]): number {
-  const ma = meanVar(a).mean;
-  const mb = meanVar(b).mean;
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += (a[i] - ma) * (b[i] - mb);
-    aa += (a[i] - ma) ** 2;
-    bb += (b[i] - mb) ** 2;
-  }
-  return ab / Math.sqrt(aa * bb);
 }
 
 /** Runs `fn` and returns the PriceModelError it throws (fails the test if it throws nothing else). */
@@ -49,27 +23,6 @@ function modelError(fn: () => unknown): PriceModelError {
     return error as PriceModelError;
   }
   expect.fail("expected a PriceModelError");
-}
-
-const SYMBOLS = ["ETH", "BTC", "STETH", "USDC"];
-const CORRELATION = [
-  [1, 0.7, 0.98, 0],
-  [0.7, 1, 0.7, 0],
-  [0.98, 0.7, 1, 0],
-  [0, 0, 0, 1],
-];
-
-function baseSpec(overrides: Partial<PriceProcessSpec> = {}): PriceProcessSpec {
-  return {
-    symbols: SYMBOLS,
-    initial: { ETH: 3_000, BTC: 60_000, STETH: 2_990, USDC: 1 },
-    volatility: { ETH: 0.8, BTC: 0.6, STETH: 0.8, USDC: 0 },
-    drift: {},
-    correlation: CORRELATION,
-    jumps: [],
-    shocks: [],
-    ...overrides,
-  };
 }
 
 function twoAssets(rho: number, overrides: Partial<PriceProcessSpec> = {}): PriceProcessSpec {

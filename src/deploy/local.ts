@@ -16,7 +16,7 @@ import {
   type MockERC20,
   type Vault,
 } from "../../typechain-types";
-import { loadParameters } from "./parameters";
+import { loadParameters, type DeploymentParameters } from "./parameters";
 
 /** The local deployment of DESIGN §13 with TypeChain types, connected to the deployer. */
 export interface LocalProtocol {
@@ -43,11 +43,19 @@ export interface LocalProtocol {
  */
 export async function deployLocal(
   hre: HardhatRuntimeEnvironment,
-  options: { deploymentId?: string } = {},
+  options: {
+    deploymentId?: string;
+    /** Parameters that replace local.json's, by module (e.g. `{ Markets: { ethOracleHeartbeat: 600n } }`). */
+    parameters?: DeploymentParameters;
+  } = {},
 ): Promise<LocalProtocol> {
   // on the in-process network the deployment is ephemeral; elsewhere Ignition keeps a journal under its id
   const deploymentId = hre.network.name === "hardhat" ? undefined : options.deploymentId;
-  const deployed = await hre.ignition.deploy(ProtocolModule, { parameters: loadParameters("local"), deploymentId });
+  const parameters = loadParameters("local");
+  for (const [module, values] of Object.entries(options.parameters ?? {})) {
+    parameters[module] = { ...parameters[module], ...values };
+  }
+  const deployed = await hre.ignition.deploy(ProtocolModule, { parameters, deploymentId });
   const [deployer] = await hre.ethers.getSigners();
   const at = async (contract: { getAddress(): Promise<string> }) => contract.getAddress();
   return {

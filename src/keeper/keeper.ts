@@ -71,6 +71,11 @@ export interface KeeperOptions {
   blockEvents?: Provider;
   /** USD price (WAD) of the chain's gas token; default: the price of market 1's oracle (ETH). */
   nativeUsdPrice?: () => Promise<bigint>;
+  /**
+   * What one unit of gas will cost this keeper (wei), for the profit check: e.g. a fixed bid of base
+   * fee + priority fee. Default: the node's fee data, capped at `maxFeePerGas`.
+   */
+  gasPriceWei?: () => Promise<bigint>;
 }
 
 export const DEFAULT_KEEPER_OPTIONS: KeeperOptions = {
@@ -558,8 +563,11 @@ export class Keeper {
 
   private async gasCostUsd(gas: bigint): Promise<bigint> {
     this.tickPrices ??= (async () => {
-      const fee = await withRetry(() => this.provider.getFeeData(), this.retry());
-      const perGas = fee.maxFeePerGas ?? fee.gasPrice ?? 0n;
+      const perGas = this.options.gasPriceWei
+        ? await this.options.gasPriceWei()
+        : await withRetry(() => this.provider.getFeeData(), this.retry()).then(
+            (fee) => fee.maxFeePerGas ?? fee.gasPrice ?? 0n,
+          );
       const native = await (this.options.nativeUsdPrice ?? (() => this.defaultNativePrice()))();
       return { perGas: perGas < this.options.maxFeePerGas ? perGas : this.options.maxFeePerGas, native };
     })().catch((error: unknown) => {

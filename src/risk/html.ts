@@ -53,8 +53,10 @@ ${charts}
       .map(([k, v]) => `${k} ${v} s`)
       .join(", "),
   )}; worker memory after the first path ${t.rssMbAfterFirst.min}–${t.rssMbAfterFirst.max} MB${
-    t.rssGrowthMbPerPath === null ? "" : `, growth ${t.rssGrowthMbPerPath} MB per path`
-  }.</p>
+    t.rssGrowthMbPerPath === null
+      ? ""
+      : `, growth ${t.rssGrowthMbPerPath} MB per path (JavaScript heap ${t.heapGrowthMbPerPath} MB per path)`
+  }${t.workerPaths > 0 ? `; a fresh worker process every ${t.workerPaths} paths bounds it` : ""}.</p>
 <h2>Reproducibility manifest</h2>
 <p>Rerun with <code>npx hardhat simulate --manifest montecarlo.json</code>: the result must be byte for byte the same apart from timing.</p>
 <pre>${escapeHtml(JSON.stringify(m, null, 2))}</pre>

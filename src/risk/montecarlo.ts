@@ -37,9 +37,13 @@ export interface MonteCarloArgs {
   set: string;
   paths: number;
   workers: number;
+  /** Paths a worker process runs before a fresh process takes over (bounds its memory); 0 = never. */
+  workerPaths: number;
   out: string;
   quiet: boolean;
   noCompile: boolean;
+  /** false: no summary table at the end (a frontier prints its own); the progress bar stays. */
+  summary?: boolean;
 }
 
 /** Tail statistics of one mode. */
@@ -60,6 +64,55 @@ export interface ModeRisk {
   maxCascadeDepth: number;
   /** Cascade amplification per path (liquidated notional ÷ generation 1's). */
   amplification: Summary;
+  /** Σ keeper profit per path (USD): rewards and collateral discounts at the final prices, minus gas. */
+  keeperProfit: Summary;
+  /** Steps liquidatable accounts waited for a keeper, pooled over every path. */
+  timeToLiquidation: WaitDistribution;
+}
+
+/** A pooled waiting-time distribution (steps; seconds = steps × stepSeconds). */
+export interface WaitDistribution {
+  /** Accounts served by a keeper, over all paths. */
+  served: number;
+  /** Accounts served after d steps, at index d. */
+  histogram: number[];
+  mean: number | null;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  max: number | null;
+  /** Paths that ended with an account no keeper had served, and how many such accounts in all. */
+  pathsWithPending: number;
+  pending: number;
+}
+
+/** Pools per-path wait histograms; quantiles are nearest-rank (type 1) over the pooled accounts. */
+export function poolWaits(outcomes: Pick<PathOutcome, "waitHistogram" | "pendingAtEnd">[]): WaitDistribution {
+  const histogram: number[] = [];
+  for (const o of outcomes) o.waitHistogram.forEach((c, d) => (histogram[d] = (histogram[d] ?? 0) + c));
+  for (let d = 0; d < histogram.length; d++) histogram[d] ??= 0;
+  const served = histogram.reduce((a, b) => a + b, 0);
+  const quantile = (q: number): number | null => {
+    if (served === 0) return null;
+    const rank = Math.max(1, Math.ceil(q * served));
+    let seen = 0;
+    for (let d = 0; d < histogram.length; d++) {
+      seen += histogram[d];
+      if (seen >= rank) return d;
+    }
+    return histogram.length - 1;
+  };
+  return {
+    served,
+    histogram,
+    mean: served === 0 ? null : Number((histogram.reduce((s, c, d) => s + c * d, 0) / served).toFixed(4)),
+    p50: quantile(0.5),
+    p95: quantile(0.95),
+    p99: quantile(0.99),
+    max: served === 0 ? null : histogram.length - 1,
+    pathsWithPending: outcomes.filter((o) => o.pendingAtEnd > 0).length,
+    pending: outcomes.reduce((s, o) => s + o.pendingAtEnd, 0),
+  };
 }
 
 export interface MonteCarloReport {
@@ -87,15 +140,22 @@ export interface MonteCarloTiming {
   transactionsPerSecond: number;
   /** Seconds per phase, summed over every path and mode. */
   phaseSeconds: Record<string, number>;
-  /** Resident memory of each worker after each of its paths (MB), in path order per worker. */
-  rssMbByWorker: number[][];
-  /** Lowest and highest memory of any worker after its first path (MB): the band a long run stays in. */
+  /** Paths a worker process ran before a fresh one took over (0: one process per worker for the whole run). */
+  workerPaths: number;
+  /**
+   * Resident memory of each worker process after each of its paths (MB, after a full garbage
+   * collection), one array per process in start order; and of it the JavaScript heap in use.
+   */
+  rssMbByProcess: number[][];
+  heapMbByProcess: number[][];
+  /** Lowest and highest memory of any process after its first path (MB): the band a long run stays in. */
   rssMbAfterFirst: { min: number; max: number };
   /**
-   * Largest growth of a worker's memory per path after its first path (MB per path, least-squares
-   * slope); null with fewer than 5 paths per worker (garbage collection makes a shorter slope noise).
+   * Largest growth of a process's memory per path after its first path (MB per path, least-squares
+   * slope) — resident and heap; null when no process ran 6 paths or more.
    */
   rssGrowthMbPerPath: number | null;
+  heapGrowthMbPerPath: number | null;
 }
 
 /** The part of a report that must be equal, byte for byte, when it is rerun from its manifest. */
@@ -164,9 +224,28 @@ export function riskOf(records: PathRecord[], modes: Mode[], seed: number): Part
         outcomes.map((o) => o.amplification),
         { ...options, rng: rng.fork("amplification") },
       ),
+      keeperProfit: summarize(
+        outcomes.map((o) => o.keeperProfit),
+        { ...options, rng: rng.fork("keeperProfit") },
+      ),
+      timeToLiquidation: poolWaits(outcomes),
     };
   }
   return out;
+}
+
+/** A worker slot's share cut into the runs of successive processes (`workerPaths` paths each; 0 = one process). */
+export function processChunks(indices: number[], workerPaths: number): number[][] {
+  if (workerPaths <= 0 || indices.length <= workerPaths) return [indices];
+  const chunks: number[][] = [];
+  for (let i = 0; i < indices.length; i += workerPaths) chunks.push(indices.slice(i, i + workerPaths));
+  return chunks;
+}
+
+/** The records of each worker slot, in path order per slot, and the processes (runs of paths) of each slot. */
+interface WorkerResults {
+  bySlot: PathRecord[][];
+  processes: PathRecord[][];
 }
 
 async function runWorkers(
@@ -176,67 +255,85 @@ async function runWorkers(
   dir: string,
   workers: number,
   quiet: boolean,
-): Promise<PathRecord[][]> {
+): Promise<WorkerResults> {
   const shares = shareOut(args.paths, workers);
-  const cli = require.resolve("hardhat/internal/cli/cli");
   const progress = createProgress({ quiet });
   progress.start(`${args.paths} paths, ${shares.length} workers`, args.paths, "paths");
-  let done = 0;
-  const files = shares.map((_, w) => path.join(dir, `paths-worker-${w}.jsonl`));
-  await Promise.all(
-    shares.map(
-      (indices, w) =>
-        new Promise<void>((resolve, reject) => {
-          const child = spawn(
-            process.execPath,
-            [
-              cli,
-              "simulate:paths",
-              "--scenario",
-              args.scenario,
-              "--mode",
-              modes.length === 2 ? "both" : modes[0],
-              "--set",
-              overrides.join(";"),
-              "--indices",
-              indices.join(","),
-              "--out",
-              files[w],
-            ],
-            { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } },
-          );
-          let stderr = "";
-          let buffer = "";
-          child.stdout.on("data", (chunk: Buffer) => {
-            buffer += chunk.toString();
-            let nl: number;
-            while ((nl = buffer.indexOf("\n")) >= 0) {
-              const line = buffer.slice(0, nl);
-              buffer = buffer.slice(nl + 1);
-              if (/^path \d+ done$/.test(line.trim())) progress.tick(++done);
-            }
-          });
-          child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-          child.on("error", reject);
-          child.on("exit", (code) =>
-            code === 0
-              ? resolve()
-              : reject(
-                  new Error(
-                    `Monte Carlo worker ${w} (paths ${indices.join(",")}) failed (exit ${code}):\n${stderr.trim()}`,
-                  ),
-                ),
-          );
-        }),
-    ),
+  const counter = { done: 0, tick: () => progress.tick(++counter.done) };
+  const results = await Promise.all(
+    shares.map(async (indices, w) => {
+      const runs: PathRecord[][] = [];
+      // one process after the other in this slot: a fresh process every `workerPaths` paths
+      for (const [c, chunk] of processChunks(indices, args.workerPaths).entries()) {
+        const file = path.join(dir, `paths-worker-${w}-${c}.jsonl`);
+        await runWorkerProcess(args, overrides, modes, chunk, file, w, counter.tick);
+        runs.push(
+          readFileSync(file, "utf8")
+            .split("\n")
+            .filter((l) => l.trim() !== "")
+            .map((l) => JSON.parse(l) as PathRecord),
+        );
+      }
+      return runs;
+    }),
   );
   progress.end();
-  return files.map((f) =>
-    readFileSync(f, "utf8")
-      .split("\n")
-      .filter((l) => l.trim() !== "")
-      .map((l) => JSON.parse(l) as PathRecord),
-  );
+  return { bySlot: results.map((runs) => runs.flat()), processes: results.flat() };
+}
+
+/** One worker process running `indices` (one JSON line per path into `file`); `onPath` after each. */
+function runWorkerProcess(
+  args: MonteCarloArgs,
+  overrides: string[],
+  modes: Mode[],
+  indices: number[],
+  file: string,
+  w: number,
+  onPath: () => void,
+): Promise<void> {
+  const cli = require.resolve("hardhat/internal/cli/cli");
+  return new Promise<void>((resolve, reject) => {
+    // --expose-gc: the worker collects garbage before it records its memory after each path
+    const child = spawn(
+      process.execPath,
+      [
+        "--expose-gc",
+        cli,
+        "simulate:paths",
+        "--scenario",
+        args.scenario,
+        "--mode",
+        modes.length === 2 ? "both" : modes[0],
+        "--set",
+        overrides.join(";"),
+        "--indices",
+        indices.join(","),
+        "--out",
+        file,
+      ],
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } },
+    );
+    let stderr = "";
+    let buffer = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      buffer += chunk.toString();
+      let nl: number;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        if (/^path \d+ done$/.test(line.trim())) onPath();
+      }
+    });
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("error", reject);
+    child.on("exit", (code) =>
+      code === 0
+        ? resolve()
+        : reject(
+            new Error(`Monte Carlo worker ${w} (paths ${indices.join(",")}) failed (exit ${code}):\n${stderr.trim()}`),
+          ),
+    );
+  });
 }
 
 /** Runs the paths, writes montecarlo.json and montecarlo.html, prints the summary. */
@@ -250,6 +347,11 @@ export async function runMonteCarlo(
   }
   if (!Number.isInteger(args.paths) || args.paths < 2) {
     throw new UsageError(`--paths needs at least 2 paths (the convergence check halves them), got ${args.paths}`);
+  }
+  if (!Number.isInteger(args.workerPaths) || args.workerPaths < 0) {
+    throw new UsageError(
+      `--worker-paths must be a whole number ≥ 0 (0 = one process per worker), got ${args.workerPaths}`,
+    );
   }
   const modes = parseModes(args.mode);
   const loaded: LoadedScenario = loadScenario(args.scenario, overrides);
@@ -268,8 +370,8 @@ export async function runMonteCarlo(
     modes,
     overrides,
   });
-  const byWorker = await runWorkers(args, overrides, modes, dir, workers, args.quiet);
-  const records = byWorker.flat().sort((a, b) => a.path - b.path);
+  const { bySlot, processes } = await runWorkers(args, overrides, modes, dir, workers, args.quiet);
+  const records = bySlot.flat().sort((a, b) => a.path - b.path);
   if (records.length !== args.paths) throw new Error(`expected ${args.paths} path results, got ${records.length}`);
 
   const totalSeconds = (Date.now() - started) / 1000;
@@ -281,7 +383,13 @@ export async function runMonteCarlo(
     transactions += r.timing.transactions;
     for (const [k, v] of Object.entries(r.timing.phaseSeconds)) phaseSeconds[k] = (phaseSeconds[k] ?? 0) + v;
   }
-  const rssMbByWorker = byWorker.map((rs) => rs.map((r) => r.timing.rssMb));
+  const rssMbByProcess = processes.map((rs) => rs.map((r) => r.timing.rssMb));
+  const heapMbByProcess = processes.map((rs) => rs.map((r) => r.timing.heapMb));
+  const afterFirst = rssMbByProcess.flatMap((rs) => rs.slice(1));
+  const growth = (series: number[][]): number | null => {
+    const long = series.filter((rs) => rs.length >= 6);
+    return long.length === 0 ? null : round(Math.max(...long.map((rs) => slope(rs.slice(1)))), 2);
+  };
   const round = (x: number, places = 3) => Number(x.toFixed(places));
   const report: MonteCarloReport = {
     schema: MONTE_CARLO_SCHEMA,
@@ -304,21 +412,22 @@ export async function runMonteCarlo(
       secondsPerPath: round(pathSeconds / records.length),
       transactionsPerSecond: round(transactions / pathSeconds, 1),
       phaseSeconds: Object.fromEntries(Object.entries(phaseSeconds).map(([k, v]) => [k, round(v)])),
-      rssMbByWorker,
-      rssMbAfterFirst: {
-        min: Math.min(...rssMbByWorker.flatMap((rs) => rs.slice(1))),
-        max: Math.max(...rssMbByWorker.flatMap((rs) => rs.slice(1))),
-      },
+      workerPaths: args.workerPaths,
+      rssMbByProcess,
+      heapMbByProcess,
       // memory after the first path (deployment, compilation caches) is the baseline
-      rssGrowthMbPerPath: rssMbByWorker.every((rs) => rs.length >= 6)
-        ? round(Math.max(...rssMbByWorker.map((rs) => slope(rs.slice(1)))), 2)
-        : null,
+      rssMbAfterFirst: {
+        min: afterFirst.length > 0 ? Math.min(...afterFirst) : Math.min(...rssMbByProcess.flat()),
+        max: afterFirst.length > 0 ? Math.max(...afterFirst) : Math.max(...rssMbByProcess.flat()),
+      },
+      rssGrowthMbPerPath: growth(rssMbByProcess),
+      heapGrowthMbPerPath: growth(heapMbByProcess),
     },
   };
   writeFileSync(path.join(dir, "montecarlo.json"), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(path.join(dir, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
   writeFileSync(path.join(dir, "montecarlo.html"), renderMonteCarloHtml(report));
-  if (!args.quiet) printSummary(report, dir);
+  if (!args.quiet && args.summary !== false) printSummary(report, dir);
   return report;
 }
 
@@ -341,6 +450,15 @@ export function summaryRows(report: MonteCarloReport): { headers: string[]; rows
     ["insurance drawdown, VaR 95 %", (r) => ci(r.insuranceDrawdown.statistics.VaR95, usd)],
     ["cascade amplification, mean", (r) => ci(r.amplification.statistics.mean, (x) => `${x.toFixed(2)}×`)],
     ["deepest cascade (generations)", (r) => String(r.maxCascadeDepth)],
+    ["keeper profit per path, mean", (r) => ci(r.keeperProfit.statistics.mean, usd)],
+    [
+      "time to liquidation p50 / p95 / max (steps)",
+      (r) => {
+        const t = r.timeToLiquidation;
+        return t.served === 0 ? "no liquidation" : `${t.p50} / ${t.p95} / ${t.max} (${t.served} accounts)`;
+      },
+    ],
+    ["paths ending with an unserved account", (r) => String(r.timeToLiquidation.pathsWithPending)],
     ["converged (N/2 vs N)", (r) => `${r.badDebt.converged && r.liquidatedNotional.converged ? "yes" : "no"}`],
   ];
   return {
@@ -361,7 +479,10 @@ function printSummary(report: MonteCarloReport, dir: string) {
       `phases ${Object.entries(t.phaseSeconds)
         .map(([k, v]) => `${k} ${v}s`)
         .join(", ")}; memory after the first path ${t.rssMbAfterFirst.min}–${t.rssMbAfterFirst.max} MB` +
-      (t.rssGrowthMbPerPath === null ? "" : `, growth ${t.rssGrowthMbPerPath} MB/path`),
+      (t.rssGrowthMbPerPath === null
+        ? ""
+        : `, growth ${t.rssGrowthMbPerPath} MB/path (heap ${t.heapGrowthMbPerPath} MB/path)`) +
+      (t.workerPaths > 0 ? `; a fresh worker process every ${t.workerPaths} paths` : ""),
   );
   console.log(`report: ${path.relative(process.cwd(), path.join(dir, "montecarlo.html"))}`);
 }
@@ -372,7 +493,7 @@ function printSummary(report: MonteCarloReport, dir: string) {
  */
 export async function rerunFromManifest(
   file: string,
-  args: Pick<MonteCarloArgs, "out" | "workers" | "quiet" | "noCompile">,
+  args: Pick<MonteCarloArgs, "out" | "workers" | "workerPaths" | "quiet" | "noCompile">,
   hre: HardhatRuntimeEnvironment,
 ): Promise<{ identical: boolean; drift: string[]; report: MonteCarloReport }> {
   if (!existsSync(file)) throw new UsageError(`--manifest: no file ${file}`);
@@ -389,6 +510,7 @@ export async function rerunFromManifest(
       set: "",
       paths: manifest.paths,
       workers: args.workers,
+      workerPaths: args.workerPaths,
       out,
       quiet: args.quiet,
       noCompile: args.noCompile,

@@ -11,6 +11,9 @@ import type { LoadedScenario } from "../sim/scenario";
 
 /** What one path produced in one mode (USD unless named otherwise). */
 export interface PathOutcome {
+  /** Gross notional opened and the initial margin it required (USD): capital efficiency = exposure ÷ collateralNeeded. */
+  exposure: number;
+  collateralNeeded: number;
   badDebt: number;
   notionalLiquidated: number;
   insuranceStart: number;
@@ -25,6 +28,13 @@ export interface PathOutcome {
   keeperRewards: number;
   penaltiesPaid: number;
   poolSharePriceEnd: number;
+  /** Σ over the keepers of their profit (wallet change at the final prices − gas), USD. */
+  keeperProfit: number;
+  keeperGasCost: number;
+  /** Accounts that waited d steps for a keeper, at index d (the path's time-to-liquidation histogram). */
+  waitHistogram: number[];
+  /** Liquidatable accounts no keeper had served by the end. */
+  pendingAtEnd: number;
 }
 
 export interface PathRecord {
@@ -35,13 +45,21 @@ export interface PathRecord {
     seconds: number;
     transactions: number;
     phaseSeconds: Record<string, number>;
+    /** Resident memory of the worker process after the path, and of it the JavaScript heap in use (MB). */
     rssMb: number;
+    heapMb: number;
   };
 }
 
-export function outcomeOf(r: Pick<ModeReport, "summary" | "cascades">): PathOutcome {
+export function outcomeOf(r: Pick<ModeReport, "summary" | "cascades" | "keepers">): PathOutcome {
   const s = r.summary;
+  const t = r.keepers.timeToLiquidation;
+  const waitHistogram = new Array<number>(t.maxSteps === null ? 0 : t.maxSteps + 1).fill(0);
+  for (const d of t.delaysSteps) waitHistogram[d]++;
+  const cent = (x: number) => Math.round(x * 100) / 100;
   return {
+    exposure: s.exposure,
+    collateralNeeded: s.collateralNeeded,
     badDebt: s.badDebt,
     notionalLiquidated: s.notionalLiquidated,
     insuranceStart: s.insuranceStart,
@@ -54,6 +72,10 @@ export function outcomeOf(r: Pick<ModeReport, "summary" | "cascades">): PathOutc
     keeperRewards: s.keeperRewards,
     penaltiesPaid: s.penaltiesPaid,
     poolSharePriceEnd: s.poolSharePriceEnd,
+    keeperProfit: cent(r.keepers.agents.reduce((sum, k) => sum + k.profitUsd, 0)),
+    keeperGasCost: cent(r.keepers.agents.reduce((sum, k) => sum + k.gasCostUsd, 0)),
+    waitHistogram,
+    pendingAtEnd: t.pending,
   };
 }
 
@@ -81,6 +103,8 @@ export async function runPathWorker(
         phaseSeconds[phase] = (phaseSeconds[phase] ?? 0) + seconds;
       }
     }
+    // memory as the path left it, after a full collection when the worker runs with --expose-gc
+    (globalThis as { gc?: () => void }).gc?.();
     const record: PathRecord = {
       path: i,
       modes: Object.fromEntries(Object.entries(report.modes).map(([m, r]) => [m, outcomeOf(r)])),
@@ -89,6 +113,7 @@ export async function runPathWorker(
         transactions,
         phaseSeconds,
         rssMb: Number((process.memoryUsage().rss / 2 ** 20).toFixed(1)),
+        heapMb: Number((process.memoryUsage().heapUsed / 2 ** 20).toFixed(1)),
       },
     };
     appendFileSync(out, `${JSON.stringify(record)}\n`);

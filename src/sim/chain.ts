@@ -117,6 +117,9 @@ function findRevertData(error: unknown, depth = 0): string | undefined {
  * unchanged on top of it.
  */
 export class ClockedSigner extends AbstractSigner {
+  /** Hashes of the transactions sent since the owner last took them (`takeHashes`). */
+  private hashes: string[] = [];
+
   constructor(
     private readonly inner: Signer,
     private readonly chain: SimChain,
@@ -137,7 +140,16 @@ export class ClockedSigner extends AbstractSigner {
     this.chain.time += 1;
     this.chain.transactions++;
     this.chain.signerTransactions++;
-    return this.inner.sendTransaction(tx);
+    const response = await this.inner.sendTransaction(tx);
+    this.hashes.push(response.hash);
+    return response;
+  }
+
+  /** The hashes of the transactions sent since the last call, in order. */
+  takeHashes(): string[] {
+    const taken = this.hashes;
+    this.hashes = [];
+    return taken;
   }
 
   signTransaction(tx: TransactionRequest): Promise<string> {

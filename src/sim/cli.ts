@@ -11,6 +11,7 @@ import { defaultReportDir, summaryTable, writeReport } from "./output";
 import { createProgress } from "./progress";
 import type { Mode, SimulationReport, SweepPoint, SweepReport } from "./report";
 import type { MonteCarloReport } from "../risk/montecarlo";
+import type { FrontierReport } from "../risk/sweep";
 import { loadScenario, UsageError } from "./scenario";
 
 export interface SimulateArgs {
@@ -21,8 +22,12 @@ export interface SimulateArgs {
   set: string;
   sweep: string;
   workers: number;
+  /** Monte Carlo: paths per worker process before a fresh one takes over (0 = never). */
+  workerPaths: number;
   /** Monte Carlo price paths (0: one run). */
   paths: number;
+  /** Frontier (--sweep with --paths): the VaR95 of bad debt (USD) a recommendation may reach; "" = the insurance fund. */
+  riskTolerance: string;
   /** A Monte Carlo report or manifest to rerun and compare. */
   manifest: string;
   quiet: boolean;
@@ -65,7 +70,7 @@ export function sweepGrid(text: string): { keys: string[]; points: string[][] } 
 export async function runSimulateTask(
   args: SimulateArgs,
   hre: HardhatRuntimeEnvironment,
-): Promise<SimulationReport | SweepReport | MonteCarloReport | undefined> {
+): Promise<SimulationReport | SweepReport | MonteCarloReport | FrontierReport | undefined> {
   const modes = parseModes(args.mode);
   const overrides = parseAssignments(args.set);
   if (args.seed !== "") {
@@ -87,8 +92,14 @@ export async function runSimulateTask(
     console.log(`reproduced: ${args.manifest} (byte for byte, apart from timing)`);
     return undefined;
   }
+  if (args.riskTolerance !== "" && !(args.sweep && args.paths > 0)) {
+    throw new UsageError("--risk-tolerance needs --sweep and --paths (it picks a grid point of the frontier)");
+  }
   if (args.paths > 0) {
-    if (args.sweep) throw new UsageError("--paths and --sweep cannot be combined yet: run the grid points one by one");
+    if (args.sweep) {
+      const { runFrontier } = await import("../risk/sweep");
+      return runFrontier(args, hre, overrides);
+    }
     const { runMonteCarlo } = await import("../risk/montecarlo");
     return runMonteCarlo(args, hre, overrides);
   }

@@ -6,7 +6,7 @@
  */
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import pino from "pino";
-import { LedgerTotals__factory, type IMarginLens, type LedgerTotals } from "../../typechain-types";
+import { LedgerTotals__factory, type ClearingHouse, type IMarginLens, type LedgerTotals } from "../../typechain-types";
 import { deployLocal, type LocalProtocol } from "../deploy/local";
 import { Keeper } from "../keeper/keeper";
 import { abs, WAD } from "../math/fixedPoint";
@@ -22,6 +22,8 @@ import {
   type CascadeNode,
   type CascadeReport,
   type ComparisonRow,
+  type KeeperAgentReport,
+  type KeeperReport,
   type Mode,
   type ModeReport,
   type ModeSeries,
@@ -35,6 +37,7 @@ import {
   MARKETS,
   SYMBOLS,
   resolvePrices,
+  resolveRegimes,
   type LoadedScenario,
   type MarketName,
   type Scenario,
@@ -112,6 +115,32 @@ interface TraderState {
   liquidatedMarkets: Set<MarketName>;
 }
 
+/** A keeper of the run: the real Keeper class, with its schedule, its bid and its books. */
+interface KeeperAgent {
+  keeper: Keeper;
+  signer: ClockedSigner;
+  address: string;
+  latency: number;
+  /** Priority fee, gwei. */
+  bid: number;
+  capitalUsd: number;
+  /** Token balances (units) at the start. */
+  wallet: Record<"USDC" | "WETH" | "WBTC", bigint>;
+  report: KeeperAgentReport;
+  rewards: bigint;
+  /** USD, summed per transaction. */
+  gasCost: number;
+  /** Hashes of its transactions (attributes bad-debt settlements, whose event names no keeper). */
+  sent: Set<string>;
+}
+
+const gweiToWei = (gwei: number): bigint => BigInt(Math.round(gwei * 1e9));
+
+/** Nearest-rank quantile (type 1) of sorted values. */
+function rankQuantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
 interface Health {
   equity: bigint;
   maintenanceMargin: bigint;
@@ -142,6 +171,9 @@ export function pricePathFor(loaded: LoadedScenario, pathIndex?: number): Record
       jumps: scenario.prices.jumps,
       shocks: scenario.prices.shocks,
       replay: loaded.csv ? parsePriceCsv(loaded.csv, scenario.prices.csv) : undefined,
+      replayAs: scenario.prices.replayAs,
+      regimes: resolveRegimes(scenario),
+      bridges: scenario.prices.bridges,
     },
     scenario.steps,
     scenario.stepSeconds,
@@ -168,8 +200,14 @@ export async function runSimulation(
     await raw.send("evm_revert", [prepared.snapshot]);
     prepared.snapshot = (await raw.send("evm_snapshot", [])) as string;
   } else {
+    const heartbeats = Object.entries(scenario.oracles.heartbeatSeconds) as [SymbolName, number][];
     const protocol = await deployLocal(hre, {
       deploymentId: `simulator-${await hre.ethers.provider.getBlockNumber()}`,
+      parameters: {
+        Markets: Object.fromEntries(
+          heartbeats.map(([sym, seconds]) => [`${sym.toLowerCase()}OracleHeartbeat`, BigInt(seconds)]),
+        ),
+      },
     });
     const [deployer] = await hre.ethers.getSigners();
     const totals = await new LedgerTotals__factory(deployer).deploy();
@@ -343,7 +381,12 @@ class ModeRunner {
   private readonly accountOwner = new Map<bigint, TraderState>();
   private readonly accountLegs = new Map<bigint, Leg[]>();
   private accountCount = 0n;
-  private readonly keepers: { keeper: Keeper; latency: number }[] = [];
+  private readonly keepers: KeeperAgent[] = [];
+  private readonly keeperIndex = new Map<string, number>();
+  /** Open liquidation episodes by account: the step it was first seen liquidatable, and whether a keeper served it. */
+  private readonly episodes = new Map<bigint, { since: number; served: boolean }>();
+  private readonly ttl = { episodes: 0, recovered: 0, delays: [] as number[] };
+  private readonly oracleStats = { stepsWithUnpriced: 0, unpricedAccountSteps: 0, mirrorChecksSkipped: 0 };
   private readonly impact: Record<MarketName, number> = { ETH: 1, BTC: 1, STETH: 1 };
   private readonly answers: Partial<Record<SymbolName, bigint>> = {};
   private readonly generation = new Map<bigint, number>();
@@ -478,18 +521,31 @@ class ModeRunner {
         `keepers.count = ${k.count} needs ${k.count + 1} unlocked accounts on this network, it has ${signers.length}`,
       );
     }
-    const latencies = Array.isArray(k.latencySteps) ? k.latencySteps : [k.latencySteps];
+    const pick = <T>(value: T | T[], i: number): T =>
+      Array.isArray(value) ? value[Math.min(i, value.length - 1)] : value;
     const startBlock = (await this.chain.blockNumber()) + 1;
     const usdc = await this.p.usdc.getAddress();
     const vault = await this.p.vault.getAddress();
     for (let i = 0; i < k.count; i++) {
       const signer = signers[i + 1];
-      // settlement tokens for liquidateCollateral, approved once up front
-      await this.mustSend(
-        signer.address,
-        usdc,
-        this.p.usdc.interface.encodeFunctionData("mint", [signer.address, 10n ** 12n]),
-      );
+      const bid = pick(k.priorityFeeGwei, i);
+      const capitalUsd = pick(k.capitalUsd, i);
+      // its capital: settlement tokens for liquidateCollateral, approved once up front
+      const capital = BigInt(Math.round(capitalUsd * 1e6));
+      const before = await this.p.usdc.balanceOf(signer.address);
+      if (before > capital) {
+        await this.mustSend(
+          signer.address,
+          usdc,
+          this.p.usdc.interface.encodeFunctionData("burn", [signer.address, before - capital]),
+        );
+      } else if (before < capital) {
+        await this.mustSend(
+          signer.address,
+          usdc,
+          this.p.usdc.interface.encodeFunctionData("mint", [signer.address, capital - before]),
+        );
+      }
       await this.mustSend(
         signer.address,
         usdc,
@@ -514,10 +570,44 @@ class ModeRunner {
           profitableOnly: k.profitableOnly,
           liquidateCollateral: k.liquidateCollateral,
           settleBadDebt: k.settleBadDebt,
+          // what it pays per gas: the base fee plus its bid (unset: the node's fee data, as in production)
+          ...(k.baseFeeGwei + bid > 0 ? { gasPriceWei: async () => gweiToWei(k.baseFeeGwei + bid) } : {}),
         },
         pino({ level: "silent" }),
       );
-      this.keepers.push({ keeper, latency: latencies[Math.min(i, latencies.length - 1)] });
+      this.keeperIndex.set(signer.address.toLowerCase(), i);
+      this.keepers.push({
+        keeper,
+        signer: clocked,
+        address: signer.address,
+        latency: pick(k.latencySteps, i),
+        bid,
+        capitalUsd,
+        wallet: {
+          USDC: capital,
+          WETH: await this.p.weth.balanceOf(signer.address),
+          WBTC: await this.p.wbtc.balanceOf(signer.address),
+        },
+        report: {
+          keeper: i,
+          address: signer.address,
+          latencySteps: pick(k.latencySteps, i),
+          priorityFeeGwei: bid,
+          capitalUsd,
+          transactions: 0,
+          liquidations: 0,
+          collateralLiquidations: 0,
+          badDebtSettlements: 0,
+          rewardsUsd: 0,
+          gasUsed: 0,
+          gasCostUsd: 0,
+          profitUsd: 0,
+          capitalEndUsd: 0,
+        },
+        rewards: 0n,
+        gasCost: 0,
+        sent: new Set(),
+      });
     }
   }
 
@@ -535,6 +625,8 @@ class ModeRunner {
       this.tokenAddress[t] = await p[t.toLowerCase() as "usdc" | "weth" | "wbtc"].getAddress();
     const erc20 = p.usdc.interface;
     for (const plan of this.population) {
+      // opening a large population takes chain time: the feeds keep publishing within their heartbeat
+      await this.setPrices(0);
       await chain.fund(plan.address);
       const state: TraderState = {
         plan,
@@ -677,22 +769,51 @@ class ModeRunner {
 
   /** Pushes the step's prices (with impact) to the feeds whose answer changed. */
   private feedAddress: Partial<Record<SymbolName, string>> = {};
+  /** Chain time of each feed's last answer, and each adapter's heartbeat (seconds). */
+  private readonly publishedAt: Partial<Record<SymbolName, number>> = {};
+  private readonly heartbeat: Record<SymbolName, number> = { ETH: 0, BTC: 0, STETH: 0, USDC: 0 };
   private deployer = "";
+
+  /** Whether the scenario's oracle outages keep `symbol`'s feed silent at `step` (never at step 0). */
+  private frozen(symbol: SymbolName, step: number): boolean {
+    return (
+      step > 0 &&
+      this.scenario.oracles.outages.some(
+        (o) => o.symbols.includes(symbol) && step >= o.fromStep && step < o.fromStep + o.steps,
+      )
+    );
+  }
+
+  /** The price the oracle publishes at `step`: the path's (with impact), or the last answer while its feed is silent. */
+  private published(symbol: SymbolName, step: number): number {
+    return this.frozen(symbol, step) ? Number(this.answers[symbol]!) / 1e8 : this.price(symbol, step);
+  }
 
   private async setPrices(step: number): Promise<void> {
     if (!this.deployer) {
       this.deployer = (await this.hre.ethers.getSigners())[0].address;
       const feeds = { ETH: this.p.ethFeed, BTC: this.p.btcFeed, STETH: this.p.stethFeed, USDC: this.p.usdcFeed };
       for (const symbol of SYMBOLS) this.feedAddress[symbol] = await feeds[symbol].getAddress();
+      const oracles = {
+        ETH: this.p.ethOracle,
+        BTC: this.p.btcOracle,
+        STETH: this.p.stethOracle,
+        USDC: this.p.usdcOracle,
+      };
+      for (const symbol of SYMBOLS) this.heartbeat[symbol] = Number(await oracles[symbol].heartbeat());
     }
     const iface = this.p.ethFeed.interface;
     for (const symbol of SYMBOLS) {
+      if (this.frozen(symbol, step)) continue;
       const answer = BigInt(Math.round(this.price(symbol, step) * 1e8));
       if (answer <= 0n) {
         throw new Error(`price of ${symbol} fell to zero at step ${step}: the scenario's moves are too large`);
       }
-      if (this.answers[symbol] === answer && step > 0) continue;
+      // an unchanged answer is published again once half its heartbeat has passed, as feeds do
+      const due = this.chain.time - (this.publishedAt[symbol] ?? 0) >= this.heartbeat[symbol] / 2;
+      if (this.answers[symbol] === answer && !due) continue;
       this.answers[symbol] = answer;
+      this.publishedAt[symbol] = this.chain.time;
       await this.mustSend(this.deployer, this.feedAddress[symbol]!, iface.encodeFunctionData("updateAnswer", [answer]));
     }
   }
@@ -712,16 +833,24 @@ class ModeRunner {
 
     // what the traders see after the move; the accounts it made liquidatable are generation 1
     const seen = await this.timed("metrics", () => this.healthAll());
+    if (this.lastUnpriced > 0) {
+      this.oracleStats.stepsWithUnpriced++;
+      this.oracleStats.unpricedAccountSteps += this.lastUnpriced;
+    }
     this.observe(seen);
     for (const [id, h] of seen) {
       if (!h.liquidatable) {
         this.generation.delete(id);
         this.pushedBy.delete(id);
       } else if (!this.generation.has(id)) this.generation.set(id, 1);
+      this.trackEpisode(id, h.liquidatable, step);
     }
+    // a step's transactions take chain time (one second each): feeds republish what is due meanwhile
+    await this.timed("prices", () => this.setPrices(step));
     await this.timed("traders", () => this.tradersAct(seen));
     const { count, notional, depth } = await this.timed("keepers", () => this.keeperRounds(step));
     await this.timed("metrics", () => this.recordSeries(step, seen, count, notional, depth));
+    await this.timed("prices", () => this.setPrices(step));
     await this.timed("invariants", () => this.checkInvariants(step));
   }
 
@@ -733,12 +862,16 @@ class ModeRunner {
     let count = 0;
     let notional = 0n;
     let depth = 0;
-    const due = this.keepers.filter((k, i) => (step + i) % k.latency === 0);
+    // a keeper ticks every `latency` steps, none during an outage; the higher bid lands first (stable by index)
+    const down = scenario.keepers.outages.some((o) => step >= o.fromStep && step < o.fromStep + o.steps);
+    const due = down ? [] : this.keepers.filter((k, i) => (step + i) % k.latency === 0).sort((a, b) => b.bid - a.bid);
     for (let round = 1; round <= scenario.impact.maxRounds && due.length > 0; round++) {
+      if (round > 1) await this.setPrices(step);
       const from = (await this.chain.blockNumber()) + 1;
       for (const { keeper } of due) await keeper.tick();
       const to = await this.chain.blockNumber();
-      const liquidated = from <= to ? await this.readEvents(from, to) : [];
+      await this.chargeGas(due, step);
+      const liquidated = from <= to ? await this.readEvents(from, to, step) : [];
       if (liquidated.length === 0) break;
       count += liquidated.length;
       const moved: Record<MarketName, bigint> = { ETH: 0n, BTC: 0n, STETH: 0n };
@@ -782,11 +915,53 @@ class ModeRunner {
               this.generation.set(id, roundGen + 1);
               this.pushedBy.set(id, this.parentOf(id, roundNodes));
             }
+            if (h.liquidatable) this.trackEpisode(id, true, step);
           }
         }
       }
     }
     return { count, notional, depth };
+  }
+
+  /** Opens a liquidation episode when an account is first seen liquidatable; closes it when seen healthy. */
+  private trackEpisode(id: bigint, liquidatable: boolean, step: number): void {
+    const episode = this.episodes.get(id);
+    if (liquidatable) {
+      if (!episode) {
+        this.episodes.set(id, { since: step, served: false });
+        this.ttl.episodes++;
+      }
+    } else if (episode) {
+      if (!episode.served) this.ttl.recovered++;
+      this.episodes.delete(id);
+    }
+  }
+
+  /** A keeper acted on an account: the first action of its episode ends the wait. */
+  private serveEpisode(id: bigint, step: number): void {
+    const episode = this.episodes.get(id);
+    if (episode && !episode.served) {
+      episode.served = true;
+      this.ttl.delays.push(step - episode.since);
+    }
+  }
+
+  /** Gas of the keepers' transactions since the last call: gasUsed × (base fee + bid) at the step's ETH price. */
+  private async chargeGas(agents: KeeperAgent[], step: number): Promise<void> {
+    const ethUsd = this.price("ETH", step);
+    for (const agent of agents) {
+      for (const hash of agent.signer.takeHashes()) {
+        const receipt = (await this.chain.provider.send("eth_getTransactionReceipt", [hash])) as {
+          gasUsed: string;
+        } | null;
+        if (!receipt) throw new Error(`keeper ${agent.address}: no receipt for ${hash} after its round`);
+        const gas = Number(BigInt(receipt.gasUsed));
+        agent.sent.add(hash);
+        agent.report.transactions++;
+        agent.report.gasUsed += gas;
+        agent.gasCost += gas * (this.scenario.keepers.baseFeeGwei + agent.bid) * 1e-9 * ethUsd;
+      }
+    }
   }
 
   /**
@@ -854,7 +1029,9 @@ class ModeRunner {
       if (strategy === "marketMaker") {
         for (const a of t.accounts) {
           for (const q of a.quotes) {
-            skew[q.market] ??= (await this.p.clearingHouse.marketState(MARKET_ID[q.market])).skew;
+            const state = skew[q.market] === undefined ? await this.marketState(q.market) : undefined;
+            if (skew[q.market] === undefined && !state) continue; // the market cannot be priced: no quote
+            skew[q.market] ??= state!.skew;
             const current = a.legs.find((l) => l.market === q.market)?.size ?? 0n;
             let target = (-skew[q.market]! * BigInt(Math.round(spec.lean * 1e6))) / 1_000_000n;
             if (target > q.maxSize) target = q.maxSize;
@@ -929,23 +1106,56 @@ class ModeRunner {
 
   /* OBSERVATION */
 
-  /** Health of every account, from MarginLens in batches (at the latest block). */
+  /**
+   * Health of every account, from MarginLens in batches (at the latest block). A batch that reverts
+   * (an oracle past its heartbeat: the protocol refuses to price the accounts that depend on it) is
+   * read account by account; the accounts that cannot be priced are left out and counted.
+   */
   private async healthAll(): Promise<Map<bigint, Health>> {
     const result = new Map<bigint, Health>();
     const count = this.accountCount;
+    const put = (id: bigint, h: IMarginLens.HealthStructOutput) =>
+      result.set(id, {
+        equity: h.equity,
+        maintenanceMargin: h.maintenanceMargin,
+        initialMargin: h.initialMargin,
+        liquidatable: h.liquidatable,
+      });
+    let unpriced = 0;
     for (let from = 1n; from <= count; from += BigInt(HEALTH_BATCH)) {
-      const batch: IMarginLens.HealthStructOutput[] = await this.p.lens.healthRange(from, HEALTH_BATCH);
-      batch.forEach((h, i) =>
-        result.set(from + BigInt(i), {
-          equity: h.equity,
-          maintenanceMargin: h.maintenanceMargin,
-          initialMargin: h.initialMargin,
-          liquidatable: h.liquidatable,
-        }),
-      );
+      let batch: IMarginLens.HealthStructOutput[];
+      try {
+        batch = await this.p.lens.healthRange(from, HEALTH_BATCH);
+      } catch (error) {
+        if (this.scenario.oracles.outages.length === 0) throw error;
+        const last = from + BigInt(HEALTH_BATCH) - 1n < count ? from + BigInt(HEALTH_BATCH) - 1n : count;
+        for (let id = from; id <= last; id++) {
+          try {
+            put(id, await this.p.lens.health(id));
+          } catch {
+            unpriced++;
+          }
+        }
+        continue;
+      }
+      batch.forEach((h, i) => put(from + BigInt(i), h));
     }
+    this.lastUnpriced = unpriced;
     return result;
   }
+
+  /** The market's state, or null when its oracle is past its heartbeat (only with oracle outages in the scenario). */
+  private async marketState(m: MarketName): Promise<Awaited<ReturnType<ClearingHouse["marketState"]>> | null> {
+    try {
+      return await this.p.clearingHouse.marketState(MARKET_ID[m]);
+    } catch (error) {
+      if (this.scenario.oracles.outages.length === 0) throw error;
+      return null;
+    }
+  }
+
+  /** Accounts the last health read could not price (a stale oracle). */
+  private lastUnpriced = 0;
 
   /** Keeps each trader's worst margin ratio. */
   private observe(health: Map<bigint, Health>): void {
@@ -962,6 +1172,7 @@ class ModeRunner {
   private async readEvents(
     from: number,
     to: number,
+    step: number,
   ): Promise<{ accountId: bigint; market: MarketName; closedSize: bigint; notional: bigint }[]> {
     const ch = this.p.clearingHouse;
     const vault = this.p.vault;
@@ -976,22 +1187,31 @@ class ModeRunner {
         address: [this.addresses!.ch, this.addresses!.vault],
         topics: [[liquidated, repaid, settled]],
       },
-    ])) as { address: string; topics: string[]; data: string }[];
+    ])) as { address: string; topics: string[]; data: string; transactionHash: string }[];
     const out: { accountId: bigint; market: MarketName; closedSize: bigint; notional: bigint }[] = [];
+    const agentOf = (topic: string | undefined) =>
+      topic === undefined ? undefined : this.keeperIndex.get(`0x${topic.slice(26)}`.toLowerCase());
     for (const log of logs) {
       if (log.topics[0] === repaid) {
         this.summary.collateralLiquidations++;
+        this.serveEpisode(BigInt(log.topics[1]), step);
+        const k = agentOf(log.topics[3]);
+        if (k !== undefined) this.keepers[k].report.collateralLiquidations++;
         continue;
       }
       if (log.topics[0] === settled) {
         const e = vault.interface.parseLog(log)!;
         this.summary.badDebtSettlements++;
         this.wad.badDebt += e.args.deficit as bigint;
+        this.serveEpisode(e.args.accountId as bigint, step);
+        const k = this.keepers.findIndex((a) => a.sent.has(log.transactionHash));
+        if (k >= 0) this.keepers[k].report.badDebtSettlements++;
         continue;
       }
       const a = ch.interface.parseLog(log)!.args as unknown as {
         accountId: bigint;
         marketId: bigint;
+        liquidator: string;
         closedSize: bigint;
         price: bigint;
         keeperReward: bigint;
@@ -1006,6 +1226,12 @@ class ModeRunner {
       this.wad.notionalLiquidated += notional;
       this.wad.penaltiesPaid += a.keeperReward + a.insuranceFee;
       this.wad.keeperRewards += a.keeperReward;
+      this.serveEpisode(a.accountId, step);
+      const k = this.keeperIndex.get(a.liquidator.toLowerCase());
+      if (k !== undefined) {
+        this.keepers[k].report.liquidations++;
+        this.keepers[k].rewards += a.keeperReward;
+      }
       const t = this.accountOwner.get(a.accountId);
       if (t) {
         t.liquidations++;
@@ -1045,11 +1271,18 @@ class ModeRunner {
       if (h.maintenanceMargin > 0n) ratios.push(ratioOf(h));
     }
     s.time.push(this.stepTime - this.stepsStart);
-    for (const symbol of SYMBOLS) s.prices[symbol].push(fix(this.price(symbol, step), 6));
+    for (const symbol of SYMBOLS) s.prices[symbol].push(fix(this.published(symbol, step), 6));
     s.equity.push(cents(num(equity)));
     for (const m of MARKETS) {
-      const st = await this.p.clearingHouse.marketState(MARKET_ID[m]);
-      const px = this.price(m, step);
+      const st = await this.marketState(m);
+      if (!st) {
+        // the market's oracle is past its heartbeat: the protocol reports nothing, the series carry the last values
+        for (const series of [s.openInterestLong, s.openInterestShort, s.skew, s.fundingRate]) {
+          series[m].push(series[m].length > 0 ? series[m][series[m].length - 1] : 0);
+        }
+        continue;
+      }
+      const px = this.published(m, step);
       s.openInterestLong[m].push(cents(num(st.longOpenInterest) * px));
       s.openInterestShort[m].push(cents(num(st.shortOpenInterest) * px));
       s.skew[m].push(fix(num(st.skew), 6));
@@ -1106,7 +1339,10 @@ class ModeRunner {
     }
     // MarginLens equals the TypeScript mirror on a sample of accounts with positions
     const sample = this.scenario.checks.mirrorSample;
-    if (sample > 0) {
+    // while a feed is silent the mirror would need the protocol's view of a frozen (maybe refused) price
+    const silent = SYMBOLS.some((symbol) => this.frozen(symbol, step));
+    if (sample > 0 && silent) this.oracleStats.mirrorChecksSkipped += sample;
+    if (sample > 0 && !silent) {
       const open = [...this.accountLegs.entries()].filter(([, legs]) => legs.length > 0).map(([id]) => id);
       for (let k = 0; k < Math.min(sample, open.length); k++) {
         const id = open[this.rng.fork(`mirror/${this.mode}/${step}/${k}`).int(0, open.length - 1)];
@@ -1175,7 +1411,71 @@ class ModeRunner {
     s.poolSharePriceEnd = await this.sharePrice();
     s.keeperTxs = this.chain.signerTransactions - this.keeperTxStart;
     s.revertReasons = Object.fromEntries(Object.entries(s.revertReasons).sort(([a], [b]) => (a < b ? -1 : 1)));
-    return { mode: this.mode, summary: s, series: this.series, traders, cascades: this.cascadeReport() };
+    return {
+      mode: this.mode,
+      summary: s,
+      series: this.series,
+      traders,
+      cascades: this.cascadeReport(),
+      keepers: await this.keeperReport(),
+      oracles: {
+        frozenSteps: Object.fromEntries(
+          SYMBOLS.map((symbol) => [
+            symbol,
+            Array.from({ length: this.scenario.steps }, (_, i) => i + 1).filter((step) => this.frozen(symbol, step))
+              .length,
+          ]),
+        ),
+        stepsWithUnpriced: this.oracleStats.stepsWithUnpriced,
+        unpricedAccountSteps: this.oracleStats.unpricedAccountSteps,
+        mirrorChecksSkipped: this.oracleStats.mirrorChecksSkipped,
+      },
+    };
+  }
+
+  /** Each keeper's books (valued at the final oracle prices) and the time-to-liquidation distribution. */
+  private async keeperReport(): Promise<KeeperReport> {
+    const last = this.scenario.steps;
+    const value = (w: Record<"USDC" | "WETH" | "WBTC", bigint>): number =>
+      num(w.USDC, TOKEN_DECIMALS.USDC) * this.price("USDC", last) +
+      num(w.WETH, TOKEN_DECIMALS.WETH) * this.price("ETH", last) +
+      num(w.WBTC, TOKEN_DECIMALS.WBTC) * this.price("BTC", last);
+    const agents: KeeperAgentReport[] = [];
+    for (const agent of this.keepers) {
+      const end = {
+        USDC: await this.p.usdc.balanceOf(agent.address),
+        WETH: await this.p.weth.balanceOf(agent.address),
+        WBTC: await this.p.wbtc.balanceOf(agent.address),
+      };
+      agents.push({
+        ...agent.report,
+        rewardsUsd: cents(num(agent.rewards)),
+        gasCostUsd: cents(agent.gasCost),
+        profitUsd: cents(value(end) - value(agent.wallet) - agent.gasCost),
+        capitalEndUsd: cents(num(end.USDC, TOKEN_DECIMALS.USDC)),
+      });
+    }
+    const delays = this.ttl.delays;
+    const sorted = [...delays].sort((a, b) => a - b);
+    const pending = [...this.episodes.values()].filter((e) => !e.served);
+    return {
+      agents,
+      outageSteps: Array.from({ length: last }, (_, i) => i + 1).filter((step) =>
+        this.scenario.keepers.outages.some((o) => step >= o.fromStep && step < o.fromStep + o.steps),
+      ).length,
+      timeToLiquidation: {
+        episodes: this.ttl.episodes,
+        served: delays.length,
+        delaysSteps: delays,
+        recovered: this.ttl.recovered,
+        pending: pending.length,
+        oldestPendingSteps: pending.length > 0 ? last - Math.min(...pending.map((e) => e.since)) : null,
+        meanSteps: delays.length > 0 ? fix(delays.reduce((a, b) => a + b, 0) / delays.length, 4) : null,
+        p50Steps: delays.length > 0 ? rankQuantile(sorted, 0.5) : null,
+        p95Steps: delays.length > 0 ? rankQuantile(sorted, 0.95) : null,
+        maxSteps: delays.length > 0 ? sorted[sorted.length - 1] : null,
+      },
+    };
   }
 }
 

@@ -14,6 +14,8 @@ import { formatFixed } from "../report/format";
 import type {
   CascadeReport,
   ComparisonRow,
+  KeeperReport,
+  OracleReport,
   Mode,
   ModeSummary,
   SimulationReport,
@@ -328,6 +330,48 @@ function cascadeSection(mode: Mode, c: CascadeReport | undefined): string {
   return `${facts}<svg class="cascade" role="img" aria-label="largest cascade, ${mode} mode" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}"><defs><marker id="arrow-${mode}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#5b6472"/></marker></defs>${edges}${boxes}</svg>`;
 }
 
+/** A mode's keepers (bids, capital, profit) and how long liquidatable accounts waited for them. */
+function keeperSection(mode: Mode, k: KeeperReport | undefined, stepSeconds: number): string {
+  if (!k) return "";
+  const t = k.timeToLiquidation;
+  const rows = k.agents
+    .map(
+      (a) =>
+        `<tr><td class="num">${a.keeper}</td><td class="mono">${escapeHtml(a.address)}</td><td class="num">${formatCount(a.latencySteps)}</td><td class="num">${fixed(a.priorityFeeGwei, 2)}</td><td class="num">${formatUsd(a.capitalUsd)}</td><td class="num">${formatCount(a.transactions)}</td><td class="num">${formatCount(a.liquidations)}</td><td class="num">${formatCount(a.collateralLiquidations)}</td><td class="num">${formatCount(a.badDebtSettlements)}</td><td class="num">${formatUsd(a.rewardsUsd)}</td><td class="num">${formatUsd(a.gasCostUsd)}</td><td class="num">${formatUsd(a.profitUsd)}</td><td class="num">${formatUsd(a.capitalEndUsd)}</td></tr>`,
+    )
+    .join("");
+  const table = `<table class="keepers"><thead><tr><th>keeper</th><th>address</th><th>latency (steps)</th><th>bid (gwei)</th><th>capital</th><th>txs</th><th>liquidations</th><th>collateral repaid</th><th>bad debt settled</th><th>rewards</th><th>gas</th><th>profit</th><th>capital left</th></tr></thead><tbody>${rows}</tbody></table>`;
+  const stat = (v: number | null) => (v === null ? DASH : `${fixed(v, 2)} steps (${formatSeconds(v * stepSeconds)})`);
+  const facts = `<p><span class="swatch mode-${mode}"></span>${mode}: ${formatCount(t.episodes)} accounts went under; ${formatCount(t.served)} served by a keeper, ${formatCount(t.recovered)} recovered first, ${formatCount(t.pending)} still waiting at the end${t.oldestPendingSteps === null ? "" : ` (oldest ${formatCount(t.oldestPendingSteps)} steps)`}. Wait: mean ${stat(t.meanSteps)}, p50 ${stat(t.p50Steps)}, p95 ${stat(t.p95Steps)}, max ${stat(t.maxSteps)}.${k.outageSteps > 0 ? ` No keeper ran for ${formatCount(k.outageSteps)} steps (outages).` : ""}</p>`;
+  if (t.delaysSteps.length === 0) return facts + table;
+  const max = Math.max(...t.delaysSteps);
+  const counts = new Array<number>(max + 1).fill(0);
+  for (const d of t.delaysSteps) counts[d]++;
+  const top = Math.max(...counts);
+  const [barW, h, pad] = [Math.max(6, Math.min(28, Math.floor(560 / counts.length))), 120, 24];
+  const width = counts.length * barW + 2 * pad;
+  const bars = counts
+    .map((c, d) => {
+      const bh = top > 0 ? (c / top) * h : 0;
+      return `<rect x="${pad + d * barW + 1}" y="${pad + h - bh}" width="${barW - 2}" height="${bh}" fill="var(--${mode})"><title>${d} steps: ${c} accounts</title></rect>`;
+    })
+    .join("");
+  const svg = `<svg class="ttl" role="img" aria-label="time to liquidation, ${mode} mode" viewBox="0 0 ${width} ${h + 2 * pad + 10}" width="${width}" height="${h + 2 * pad + 10}">${bars}<line x1="${pad}" y1="${pad + h}" x2="${width - pad}" y2="${pad + h}" stroke="#5b6472"/><text x="${pad}" y="${pad + h + 16}" font-size="11">0</text><text x="${width - pad}" y="${pad + h + 16}" font-size="11" text-anchor="end">${max} steps</text><text x="${pad}" y="${pad - 8}" font-size="11">accounts per wait (max ${top})</text></svg>`;
+  return facts + svg + table;
+}
+
+/** What the scenario's oracle outages did in a mode (nothing when no feed was silent). */
+function oracleNote(mode: Mode, o: OracleReport | undefined): string {
+  if (!o) return "";
+  const silent = Object.entries(o.frozenSteps).filter(([, n]) => n > 0);
+  if (silent.length === 0) return "";
+  return `<p><span class="swatch mode-${mode}"></span>${mode}: feeds silent — ${silent
+    .map(([symbol, n]) => `${escapeHtml(symbol)} ${formatCount(n)} steps`)
+    .join(
+      ", ",
+    )}; ${formatCount(o.stepsWithUnpriced)} steps in which the protocol refused to price some account (${formatCount(o.unpricedAccountSteps)} account-steps left out of the health read); ${formatCount(o.mirrorChecksSkipped)} mirror checks skipped.</p>`;
+}
+
 export function renderReportHtml(report: SimulationReport): string {
   const s = report.scenario;
   const modes = MODES.filter((m) => report.modes[m] !== undefined);
@@ -415,6 +459,11 @@ ${charts.join("\n")}
 <section id="cascades"><h2>Cascades</h2>
 <p class="note">Which liquidation's price impact pushed which account under. Generation 1: made liquidatable by the price path; an arrow points from the liquidation whose sale moved the oracle to the one it caused. Amplification = notional liquidated ÷ what generation 1 alone liquidated.</p>
 ${modes.map((m) => cascadeSection(m, report.modes[m]!.cascades)).join("\n")}
+</section>
+<section id="keepers"><h2>Keepers and oracles</h2>
+<p class="note">Every keeper is the production Keeper class. Within a keeper round the higher bid lands first; gas = gasUsed × (base fee + bid) at the step's ETH price; profit = change of its wallet at the final prices − gas. The histogram counts, per account that went under, the steps until a keeper first served it.</p>
+${modes.map((m) => keeperSection(m, report.modes[m]!.keepers, s.stepSeconds)).join("\n")}
+${modes.map((m) => oracleNote(m, report.modes[m]!.oracles)).join("\n")}
 </section>
 <section id="traders"><h2>Traders</h2>
 <p class="note">Liquidated traders are highlighted. Click a column header to sort.</p>

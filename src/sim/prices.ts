@@ -1,8 +1,12 @@
 /**
  * Exogenous price paths for the simulator (DESIGN §11): correlated geometric Brownian motion,
- * market-wide Poisson jumps, scheduled shocks and CSV replay. A path is a pure function of
- * (spec, steps, stepSeconds, rng seed): random draws are consumed in a fixed order from two forks,
- * `rng.fork("gbm")` (one normal per symbol per step, symbol order) and `rng.fork("jumps")`.
+ * market-wide Poisson jumps, scheduled shocks and CSV replay, and beyond GBM: volatility/correlation
+ * regimes (a broken correlation, a depeg), Brownian bridges pinned at a target price, and CSV
+ * histories replayed under another symbol with their volatility rescaled. A path is a pure function
+ * of (spec, steps, stepSeconds, rng seed): random draws are consumed in a fixed order from two
+ * forks, `rng.fork("gbm")` (one normal per symbol per step, symbol order) and `rng.fork("jumps")`.
+ * Regimes, bridges and rescaled replays draw nothing: they transform the same draws (common random
+ * numbers), so path i of a Monte Carlo run stays comparable across their parameter values.
  */
 import type { Rng } from "./rng";
 
@@ -34,6 +38,63 @@ export interface CsvRow {
   price: number;
 }
 
+/**
+ * A Brownian bridge: from step `fromStep` through `toStep` the log-price of `symbol` is pinned at
+ * the path's price at step a = fromStep − 1 and at the target at step b = toStep:
+ *
+ *   log S_t = log S_a + (t−a)/(b−a)·(log T − log S_a) + (N_t − (t−a)/(b−a)·N_b),   a ≤ t ≤ b,
+ *
+ * where N_t = X_t − X_a is the unbridged path's own log-increment since a (GBM noise σ√dt·ΣZ, drift
+ * and the jumps inside the window; the drift cancels in the bridge, so this is the textbook
+ * σ√dt·(B_t − B_a − (t−a)/(b−a)·(B_b − B_a)) with jumps pinned like the rest of the noise). So
+ * price[toStep] = T exactly and, after toStep, the symbol keeps its unbridged log-returns from T.
+ * Exactly one of `targetPct` (a move relative to the price at step fromStep − 1, > −100) and
+ * `targetPrice` (USD, > 0). Bridges are applied last, after replay and shocks: a shock before the
+ * window is part of S_a, a shock after it moves the path from T as usual, and a shock on the same
+ * symbol overlapping the window [fromStep, toStep] is rejected (it could not both apply and leave
+ * the target exact). Two bridges of one symbol must not overlap; the later one starts from the
+ * earlier one's target when adjacent. Not for replayed symbols.
+ */
+export interface BridgeSpec {
+  symbol: string;
+  fromStep: number;
+  toStep: number;
+  targetPct?: number;
+  targetPrice?: number;
+}
+
+/**
+ * A regime: from step `fromStep` through `toStep` (default: the last step) the GBM uses this
+ * correlation matrix (a full symbols × symbols matrix; missing = the base one) and these per-symbol
+ * annualized volatilities and drifts (symbols not listed keep the base values). The normals ε are
+ * the same as without the regime (only the Cholesky factor, σ and μ change), so the path up to step
+ * fromStep − 1 is identical and, after toStep, the log-returns are the base model's again.
+ * Regimes must not overlap.
+ */
+export interface RegimeSpec {
+  fromStep: number;
+  toStep?: number;
+  correlation?: number[][];
+  volatility?: Partial<Record<string, number>>;
+  drift?: Partial<Record<string, number>>;
+}
+
+/**
+ * Replays `symbol` from the CSV rows of `source` (a symbol of the CSV, not necessarily one of the
+ * model's): price[t] = initial[symbol] · (src[t] / src[0])^k, i.e. the source's per-step log-returns
+ * on the step grid (last observation carried forward, as for plain replay) multiplied by k, starting
+ * at the symbol's own initial price. k = `scale`, or `volatility` ÷ the source's realized volatility
+ * over the run (see realizedVolatility); neither = 1; not both. A CSV symbol used as a source is not
+ * replayed as itself (write `{source: "ETH", symbol: "ETH"}` for that too). Like replayed symbols,
+ * the target takes no GBM and no jumps; shocks still multiply it.
+ */
+export interface ReplayAsSpec {
+  source: string;
+  symbol: string;
+  volatility?: number;
+  scale?: number;
+}
+
 /** The price model. Per-symbol records are keyed by symbol. */
 export interface PriceProcessSpec {
   /** Symbols, in the order used by the correlation matrix. */
@@ -50,6 +111,12 @@ export interface PriceProcessSpec {
   shocks: ShockSpec[];
   /** Rows to replay (time relative to the earliest row); their symbols are replayed instead of simulated. */
   replay?: CsvRow[];
+  /** Symbols replayed from another CSV symbol's rows, volatility-rescaled. */
+  replayAs?: ReplayAsSpec[];
+  /** Steps with another correlation / volatility / drift. */
+  regimes?: RegimeSpec[];
+  /** Brownian bridges pinning a symbol at a target price. */
+  bridges?: BridgeSpec[];
 }
 
 /** An invalid price model; `field` is the scenario path of the culprit, e.g. "prices.correlation[0][2]". */
@@ -234,24 +301,91 @@ export function parsePriceCsv(text: string, source = "CSV"): CsvRow[] {
   return rows.sort((x, y) => x.time - y.time);
 }
 
-/** Checked and precomputed model; everything in symbol order. */
-interface Model {
-  n: number;
-  replayed: boolean[];
-  initial: number[];
+/** Per-step GBM parameters, in symbol order. */
+interface StepParams {
   /** Per-step log drift (mu - σ²/2)·dt. */
   driftDt: number[];
   /** Per-step σ·√dt. */
   volDt: number[];
   /** Cholesky factor, row-major n×n. */
   L: Float64Array;
+}
+
+/** Checked and precomputed model; everything in symbol order. */
+interface Model {
+  n: number;
+  /** Replayed from the CSV (own rows or replayAs): no GBM, no jumps. */
+  replayed: boolean[];
+  initial: number[];
+  base: StepParams;
+  /** Regimes sorted by step, steps from … to inclusive. */
+  regimes: (StepParams & { from: number; to: number })[];
   jumps: { lambda: number; mu: number; sd: number; targets: number[] }[];
   /** `factor` = 1 + pct/100, the whole move. */
   shocks: { step: number; index: number; factor: number; overSteps: number }[];
+  /** Symbols replayed from their own rows. */
+  direct: boolean[];
+  /** Rescaled replays: the source's step-grid prices and the log-return multiplier. */
+  replayAs: { index: number; grid: number[]; k: number }[];
+  /** Bridges sorted by symbol then step; a = fromStep − 1, b = toStep. */
+  bridges: { index: number; a: number; b: number; targetPct?: number; targetPrice?: number }[];
 }
 
 function isPositive(v: unknown): v is number {
   return typeof v === "number" && Number.isFinite(v) && v > 0;
+}
+
+function isFiniteNumber(v: unknown): v is number {
+  return typeof v === "number" && Number.isFinite(v);
+}
+
+function isStep(v: unknown, min: number, max: number): v is number {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= min && v <= max;
+}
+
+/** Row-major copy of the lower Cholesky factor of a correlation matrix. */
+function packedCholesky(matrix: number[][], n: number): Float64Array {
+  const lower = choleskyLower(matrix);
+  const L = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) L[i * n + j] = lower[i][j];
+  return L;
+}
+
+/**
+ * The price of `symbol` at each step 0 … steps from CSV rows: the last price at or before the step's
+ * time (time relative to the earliest row of all `rows`; before the symbol's first row, its first
+ * price). Throws a RangeError if the symbol has no row.
+ */
+export function replayGridPrices(rows: CsvRow[], symbol: string, steps: number, stepSeconds: number): number[] {
+  const sorted = rows.slice().sort((x, y) => x.time - y.time);
+  const own = sorted.filter((r) => r.symbol === symbol);
+  if (own.length === 0) throw new RangeError(`no rows for "${symbol}"`);
+  const t0 = sorted[0].time;
+  const path = new Array<number>(steps + 1);
+  let next = 0;
+  let price = own[0].price;
+  for (let s = 0; s <= steps; s++) {
+    const t = s * stepSeconds;
+    while (next < own.length && own[next].time - t0 <= t) price = own[next++].price;
+    path[s] = price;
+  }
+  return path;
+}
+
+/**
+ * Realized annualized volatility of a price series sampled every `stepSeconds`: the sample standard
+ * deviation (n − 1) of its log-returns × √(steps per year), a year being 365 days. NaN with fewer
+ * than two returns.
+ */
+export function realizedVolatility(prices: number[], stepSeconds: number): number {
+  const count = prices.length - 1;
+  if (count < 2) return NaN;
+  let sum = 0;
+  for (let s = 1; s <= count; s++) sum += Math.log(prices[s] / prices[s - 1]);
+  const mean = sum / count;
+  let sq = 0;
+  for (let s = 1; s <= count; s++) sq += (Math.log(prices[s] / prices[s - 1]) - mean) ** 2;
+  return Math.sqrt((sq / (count - 1)) * (SECONDS_PER_YEAR / stepSeconds));
 }
 
 function checkModel(spec: PriceProcessSpec, steps: number, stepSeconds: number): Model {
@@ -279,9 +413,50 @@ function checkModel(spec: PriceProcessSpec, steps: number, stepSeconds: number):
     return i;
   };
 
-  const replayed = new Array<boolean>(n).fill(false);
-  (spec.replay ?? []).forEach((row, r) => {
-    replayed[lookup(`prices.replay[${r}].symbol`, row.symbol)] = true;
+  // rescaled replays first: their sources' rows are not replayed as themselves
+  const rows = spec.replay ?? [];
+  const sources = new Set<string>();
+  const targetOf = new Map<number, number>();
+  const replayAsChecked = (spec.replayAs ?? []).map((entry, k) => {
+    const field = `prices.replayAs[${k}]`;
+    const index = lookup(`${field}.symbol`, entry.symbol);
+    const earlier = targetOf.get(index);
+    if (earlier !== undefined) {
+      throw new PriceModelError(
+        `${field}.symbol`,
+        `${entry.symbol} is already replayed by prices.replayAs[${earlier}]: at most one entry per symbol`,
+      );
+    }
+    targetOf.set(index, k);
+    if (typeof entry.source !== "string" || entry.source === "") {
+      throw new PriceModelError(`${field}.source`, "expected the name of a symbol of the CSV");
+    }
+    if (rows.length === 0) {
+      throw new PriceModelError(`${field}.source`, "needs prices.csv, the file whose rows are replayed");
+    }
+    if (!rows.some((r) => r.symbol === entry.source)) {
+      const inFile = [...new Set(rows.map((r) => r.symbol))].join(", ");
+      throw new PriceModelError(`${field}.source`, `the CSV has no rows for "${entry.source}" (it has ${inFile})`);
+    }
+    sources.add(entry.source);
+    if (entry.volatility !== undefined && entry.scale !== undefined) {
+      throw new PriceModelError(`${field}.scale`, "expected volatility or scale, not both");
+    }
+    if (entry.scale !== undefined && !(isFiniteNumber(entry.scale) && entry.scale >= 0)) {
+      throw new PriceModelError(`${field}.scale`, `expected a factor ≥ 0, got ${entry.scale}`);
+    }
+    if (entry.volatility !== undefined && !(isFiniteNumber(entry.volatility) && entry.volatility >= 0)) {
+      throw new PriceModelError(`${field}.volatility`, `expected a volatility ≥ 0, got ${entry.volatility}`);
+    }
+    return { entry, field, index };
+  });
+
+  const direct = new Array<boolean>(n).fill(false);
+  rows.forEach((row, r) => {
+    if (sources.has(row.symbol)) return;
+    direct[lookup(`prices.replay[${r}].symbol`, row.symbol)] = true;
+  });
+  rows.forEach((row, r) => {
     if (typeof row.time !== "number" || !Number.isFinite(row.time)) {
       throw new PriceModelError(`prices.replay[${r}].time`, `expected a finite time in seconds, got ${row.time}`);
     }
@@ -289,11 +464,18 @@ function checkModel(spec: PriceProcessSpec, steps: number, stepSeconds: number):
       throw new PriceModelError(`prices.replay[${r}].price`, `expected a positive price, got ${row.price}`);
     }
   });
+  for (const { field, index } of replayAsChecked) {
+    if (direct[index]) {
+      throw new PriceModelError(
+        `${field}.symbol`,
+        `${symbols[index]} has rows of its own in the CSV: it cannot be replayed from another symbol as well`,
+      );
+    }
+  }
+  const replayed = direct.map((d, i) => d || targetOf.has(i));
 
   validateCorrelation(spec.correlation, symbols);
-  const lower = choleskyLower(spec.correlation);
-  const L = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) L[i * n + j] = lower[i][j];
+  const L = packedCholesky(spec.correlation, n);
 
   const dt = stepSeconds / SECONDS_PER_YEAR;
   const initial = new Array<number>(n).fill(0);
@@ -306,7 +488,7 @@ function checkModel(spec: PriceProcessSpec, steps: number, stepSeconds: number):
     if (typeof mu !== "number" || !Number.isFinite(mu)) {
       throw new PriceModelError(`prices.drift.${s}`, `expected a finite drift, got ${mu}`);
     }
-    if (p0 !== undefined || !replayed[i]) {
+    if (p0 !== undefined || !direct[i]) {
       if (!isPositive(p0)) throw new PriceModelError(`prices.initial.${s}`, `expected a positive price, got ${p0}`);
       initial[i] = p0;
     }
@@ -318,6 +500,66 @@ function checkModel(spec: PriceProcessSpec, steps: number, stepSeconds: number):
       volDt[i] = sigma * Math.sqrt(dt);
     }
   });
+  const base: StepParams = { driftDt, volDt, L };
+
+  const regimes = (spec.regimes ?? []).map((regime, k) => {
+    const field = `prices.regimes[${k}]`;
+    if (!isStep(regime.fromStep, 1, steps)) {
+      throw new PriceModelError(`${field}.fromStep`, `expected a step in 1 … ${steps}, got ${regime.fromStep}`);
+    }
+    const to = regime.toStep ?? steps;
+    if (!isStep(to, regime.fromStep, steps)) {
+      throw new PriceModelError(`${field}.toStep`, `expected a step in ${regime.fromStep} … ${steps}, got ${to}`);
+    }
+    for (const [key, values] of [
+      ["volatility", regime.volatility],
+      ["drift", regime.drift],
+    ] as const) {
+      for (const [s, v] of Object.entries(values ?? {})) {
+        lookup(`${field}.${key}.${s}`, s);
+        const ok = key === "volatility" ? isFiniteNumber(v) && v >= 0 : isFiniteNumber(v);
+        if (!ok) {
+          throw new PriceModelError(
+            `${field}.${key}.${s}`,
+            `expected ${key === "volatility" ? "a volatility ≥ 0" : "a finite drift"}, got ${v}`,
+          );
+        }
+      }
+    }
+    let regimeL = L;
+    if (regime.correlation !== undefined) {
+      try {
+        validateCorrelation(regime.correlation, symbols);
+        regimeL = packedCholesky(regime.correlation, n);
+      } catch (error) {
+        if (error instanceof PriceModelError) {
+          throw new PriceModelError(error.field.replace(/^prices\.correlation/, `${field}.correlation`), error.message);
+        }
+        throw error;
+      }
+    }
+    const regimeDrift = driftDt.slice();
+    const regimeVol = volDt.slice();
+    symbols.forEach((s, i) => {
+      const sigma = regime.volatility?.[s] ?? spec.volatility?.[s];
+      if (sigma === undefined) return; // a replayed symbol without a volatility
+      const mu = regime.drift?.[s] ?? spec.drift?.[s] ?? 0;
+      regimeDrift[i] = (mu - (sigma * sigma) / 2) * dt;
+      regimeVol[i] = sigma * Math.sqrt(dt);
+    });
+    return { from: regime.fromStep, to, driftDt: regimeDrift, volDt: regimeVol, L: regimeL, k };
+  });
+  regimes.sort((x, y) => x.from - y.from);
+  for (let r = 1; r < regimes.length; r++) {
+    const [prev, next] = [regimes[r - 1], regimes[r]];
+    if (next.from <= prev.to) {
+      const [first, second] = prev.k < next.k ? [prev, next] : [next, prev];
+      throw new PriceModelError(
+        `prices.regimes[${second.k}].fromStep`,
+        `regimes must not overlap: steps ${second.from} … ${second.to} overlap prices.regimes[${first.k}] (steps ${first.from} … ${first.to})`,
+      );
+    }
+  }
 
   const jumps = (spec.jumps ?? []).map((jump, k) => {
     const field = `prices.jumps[${k}]`;
@@ -361,32 +603,97 @@ function checkModel(spec: PriceProcessSpec, steps: number, stepSeconds: number):
     return { step: shock.step, index, factor: 1 + shock.pct / 100, overSteps: shock.overSteps };
   });
 
-  return { n, replayed, initial, driftDt, volDt, L, jumps, shocks };
+  const replayAs = replayAsChecked.map(({ entry, field, index }) => {
+    const grid = replayGridPrices(rows, entry.source, steps, stepSeconds);
+    let k = entry.scale ?? 1;
+    if (entry.volatility !== undefined) {
+      const realized = realizedVolatility(grid, stepSeconds);
+      if (!(realized > 0)) {
+        throw new PriceModelError(
+          `${field}.volatility`,
+          `cannot rescale ${entry.source} to a volatility: its realized volatility over the run is ${
+            Number.isNaN(realized) ? "undefined (fewer than 2 steps)" : "0 (its price never moves on the step grid)"
+          }`,
+        );
+      }
+      k = entry.volatility / realized;
+    }
+    return { index, grid, k };
+  });
+
+  const bridges = (spec.bridges ?? []).map((bridge, k) => {
+    const field = `prices.bridges[${k}]`;
+    const index = lookup(`${field}.symbol`, bridge.symbol);
+    if (replayed[index]) {
+      throw new PriceModelError(
+        `${field}.symbol`,
+        `${bridge.symbol} is replayed from the CSV: a bridge applies to simulated symbols only`,
+      );
+    }
+    if (!isStep(bridge.fromStep, 1, steps)) {
+      throw new PriceModelError(`${field}.fromStep`, `expected a step in 1 … ${steps}, got ${bridge.fromStep}`);
+    }
+    if (!isStep(bridge.toStep, bridge.fromStep, steps)) {
+      throw new PriceModelError(
+        `${field}.toStep`,
+        `expected a step in ${bridge.fromStep} … ${steps} (fromStep … steps), got ${bridge.toStep}`,
+      );
+    }
+    const { targetPct, targetPrice } = bridge;
+    if (targetPct === undefined && targetPrice === undefined) {
+      throw new PriceModelError(field, "expected a target: targetPct or targetPrice");
+    }
+    if (targetPct !== undefined && targetPrice !== undefined) {
+      throw new PriceModelError(`${field}.targetPrice`, "expected targetPct or targetPrice, not both");
+    }
+    if (targetPct !== undefined && !(isFiniteNumber(targetPct) && targetPct > -100)) {
+      throw new PriceModelError(`${field}.targetPct`, `expected a move > -100 %, got ${targetPct}`);
+    }
+    if (targetPrice !== undefined && !isPositive(targetPrice)) {
+      throw new PriceModelError(`${field}.targetPrice`, `expected a positive price, got ${targetPrice}`);
+    }
+    shocks.forEach((shock, j) => {
+      const last = shock.step + shock.overSteps - 1;
+      if (shock.index === index && shock.step <= bridge.toStep && last >= bridge.fromStep) {
+        throw new PriceModelError(
+          field,
+          `prices.shocks[${j}] moves ${bridge.symbol} during steps ${shock.step} … ${last}, inside the bridge's window ${bridge.fromStep} … ${bridge.toStep}: a bridge pins its target, shocks on its symbol must lie outside the window`,
+        );
+      }
+    });
+    return { index, a: bridge.fromStep - 1, b: bridge.toStep, targetPct, targetPrice, k };
+  });
+  bridges.sort((x, y) => x.index - y.index || x.a - y.a);
+  for (let j = 1; j < bridges.length; j++) {
+    const [prev, next] = [bridges[j - 1], bridges[j]];
+    if (prev.index === next.index && next.a < prev.b) {
+      const [first, second] = prev.k < next.k ? [prev, next] : [next, prev];
+      throw new PriceModelError(
+        `prices.bridges[${second.k}].fromStep`,
+        `bridges of one symbol must not overlap: steps ${second.a + 1} … ${second.b} overlap prices.bridges[${first.k}] (steps ${first.a + 1} … ${first.b}) on ${symbols[next.index]}`,
+      );
+    }
+  }
+
+  return { n, replayed, initial, base, regimes, jumps, shocks, direct, replayAs, bridges };
 }
 
-/** Replayed prices per step (last observation carried forward), written into `out[symbol]`. */
-function replayPaths(
-  rows: CsvRow[],
-  symbols: string[],
-  replayed: boolean[],
-  steps: number,
-  stepSeconds: number,
-  out: number[][],
-): void {
-  const sorted = rows.slice().sort((x, y) => x.time - y.time);
-  const t0 = sorted[0].time;
-  symbols.forEach((symbol, i) => {
-    if (!replayed[i]) return;
-    const own = sorted.filter((r) => r.symbol === symbol);
-    const path = out[i];
-    let next = 0;
-    let price = own[0].price;
-    for (let s = 0; s <= steps; s++) {
-      const t = s * stepSeconds;
-      while (next < own.length && own[next].time - t0 <= t) price = own[next++].price;
-      path[s] = price;
-    }
-  });
+/**
+ * Pins `path` at `target` at step b with a bridge from step a (in log space, over the path's own
+ * increments since a), and moves everything after b by the same factor (log-returns kept).
+ */
+function applyBridge(path: number[], a: number, b: number, target: number): void {
+  const start = path[a];
+  const span = b - a;
+  const pull = Math.log(target / start);
+  const end = Math.log(path[b] / start);
+  for (let t = a + 1; t < b; t++) {
+    const f = (t - a) / span;
+    path[t] = start * Math.exp(f * pull + (Math.log(path[t] / start) - f * end));
+  }
+  const shift = target / path[b];
+  for (let t = b + 1; t < path.length; t++) path[t] *= shift;
+  path[b] = target;
 }
 
 /**
@@ -396,11 +703,15 @@ function replayPaths(
  * Per step, with dt = stepSeconds / (365 × 86400) years: log return = (mu − σ²/2)·dt + σ·√dt·z, with
  * z = L·ε (L = Cholesky factor of the correlation, ε independent normals from `rng.fork("gbm")`,
  * one per symbol in symbol order, replayed symbols included so that replaying one symbol does not
- * move the others); plus, per JumpSpec, Poisson(intensityPerDay × stepSeconds / 86400) jumps from
- * `rng.fork("jumps")`, each moving every listed symbol by the same log-size. Replayed symbols take
- * the last CSV price at or before the step's time (time relative to the earliest row; before a
- * symbol's first row, its first price) instead of GBM and jumps. Shocks multiply every symbol,
- * replayed or not. Throws PriceModelError for an invalid spec or a price that leaves (0, ∞).
+ * move the others); within a regime (steps fromStep … toStep) the regime's L, σ and mu replace the
+ * base ones for that step, with the same ε. Plus, per JumpSpec, Poisson(intensityPerDay ×
+ * stepSeconds / 86400) jumps from `rng.fork("jumps")`, each moving every listed symbol by the same
+ * log-size. Replayed symbols take the last CSV price at or before the step's time (time relative to
+ * the earliest row; before a symbol's first row, its first price) instead of GBM and jumps;
+ * `replayAs` symbols take their source's step-grid log-returns × k from their initial price.
+ * Then, in this order: shocks multiply every symbol, replayed or not; bridges pin their symbol at
+ * their target (see BridgeSpec). Throws PriceModelError for an invalid spec or a price that leaves
+ * (0, ∞).
  */
 export function generatePricePath(
   spec: PriceProcessSpec,
@@ -409,7 +720,7 @@ export function generatePricePath(
   rng: Rng,
 ): Record<string, number[]> {
   const model = checkModel(spec, steps, stepSeconds);
-  const { n, replayed, initial, driftDt, volDt, L, jumps, shocks } = model;
+  const { n, replayed, initial, base, regimes, jumps, shocks, direct, replayAs, bridges } = model;
   const paths: number[][] = Array.from({ length: n }, () => new Array<number>(steps + 1));
 
   // random part, in log space: GBM then jumps, step by step, symbol order
@@ -418,6 +729,7 @@ export function generatePricePath(
   const eps = new Float64Array(n);
   const logs = new Float64Array(n);
   const jumpLog = new Float64Array(n);
+  let regime = 0;
   for (let i = 0; i < n; i++) paths[i][0] = initial[i];
   for (let s = 1; s <= steps; s++) {
     for (let i = 0; i < n; i++) eps[i] = gbm.normal();
@@ -429,6 +741,8 @@ export function generatePricePath(
         for (const i of jump.targets) jumpLog[i] += size;
       }
     }
+    while (regime < regimes.length && regimes[regime].to < s) regime++;
+    const { driftDt, volDt, L } = regime < regimes.length && regimes[regime].from <= s ? regimes[regime] : base;
     for (let i = 0; i < n; i++) {
       if (replayed[i]) continue;
       let z = 0;
@@ -439,8 +753,19 @@ export function generatePricePath(
     }
   }
 
-  if (spec.replay && spec.replay.length > 0)
-    replayPaths(spec.replay, spec.symbols, replayed, steps, stepSeconds, paths);
+  if (spec.replay && spec.replay.length > 0) {
+    const rows = spec.replay;
+    spec.symbols.forEach((symbol, i) => {
+      if (direct[i]) paths[i] = replayGridPrices(rows, symbol, steps, stepSeconds);
+    });
+  }
+  // rescaled replays: initial · (src[t] / src[0])^k, i.e. the source's log-returns × k, without
+  // accumulating rounding over the steps
+  for (const { index, grid, k } of replayAs) {
+    const path = paths[index];
+    const p0 = initial[index];
+    for (let s = 0; s <= steps; s++) path[s] = p0 * Math.pow(grid[s] / grid[0], k);
+  }
 
   // shocks: cumulative factor (1 + pct)^(elapsed / overSteps), exact once the shock is complete
   for (const shock of shocks) {
@@ -449,6 +774,13 @@ export function generatePricePath(
       const done = Math.min(s - shock.step + 1, shock.overSteps);
       path[s] *= done === shock.overSteps ? shock.factor : Math.pow(shock.factor, done / shock.overSteps);
     }
+  }
+
+  // bridges, by symbol and step: a later bridge of a symbol starts from the path the earlier one left
+  for (const bridge of bridges) {
+    const path = paths[bridge.index];
+    const target = bridge.targetPrice ?? path[bridge.a] * (1 + (bridge.targetPct ?? 0) / 100);
+    applyBridge(path, bridge.a, bridge.b, target);
   }
 
   const result: Record<string, number[]> = {};

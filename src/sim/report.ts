@@ -25,7 +25,7 @@ export interface ModeSeries {
    * later when an earlier step's transactions (one block and one second each) outlasted its time.
    */
   time: number[];
-  /** Oracle price per symbol (USD), after liquidation impact, at the end of the step. */
+  /** Oracle price per symbol (USD), after liquidation impact, at the end of the step (the last published answer while its feed is silent). */
   prices: Record<string, number[]>;
   /** Σ equity of the traders' accounts (USD), after the step's price move, before traders and keepers act. */
   equity: number[];
@@ -142,12 +142,79 @@ export interface CascadeReport {
   largest: { root: number; nodes: number[]; notional: number } | null;
 }
 
+/** One keeper agent over the run (after the population opened). */
+export interface KeeperAgentReport {
+  keeper: number;
+  address: string;
+  latencySteps: number;
+  priorityFeeGwei: number;
+  /** Settlement tokens (USD) it started with: what it can spend on liquidateCollateral. */
+  capitalUsd: number;
+  transactions: number;
+  liquidations: number;
+  collateralLiquidations: number;
+  badDebtSettlements: number;
+  /** Keeper rewards received from liquidations (USD). */
+  rewardsUsd: number;
+  gasUsed: number;
+  /** gasUsed × (base fee + its bid) at the ETH price of the step each transaction was sent in (USD). */
+  gasCostUsd: number;
+  /**
+   * Change in the value of its wallet (settlement tokens and collateral bought by liquidateCollateral,
+   * at the oracle prices at the end) minus its gas cost (USD).
+   */
+  profitUsd: number;
+  /** Settlement tokens left at the end (USD). */
+  capitalEndUsd: number;
+}
+
+/**
+ * How long liquidatable accounts waited. An episode starts at the step an account is first seen
+ * liquidatable (after the price move, or after a keeper round's price impact) and ends when a
+ * keeper serves it (liquidate, liquidateCollateral or settleBadDebt) or when it is seen healthy again.
+ */
+export interface TimeToLiquidation {
+  episodes: number;
+  /** Episodes served by a keeper, and the steps each waited (0 = within the step it went under), in chain order. */
+  served: number;
+  delaysSteps: number[];
+  /** Episodes that ended by the account recovering before any keeper acted. */
+  recovered: number;
+  /** Episodes still open at the end, and the oldest one's age in steps. */
+  pending: number;
+  oldestPendingSteps: number | null;
+  meanSteps: number | null;
+  p50Steps: number | null;
+  p95Steps: number | null;
+  maxSteps: number | null;
+}
+
+export interface KeeperReport {
+  agents: KeeperAgentReport[];
+  /** Steps in which no keeper was allowed to tick (`keepers.outages`). */
+  outageSteps: number;
+  timeToLiquidation: TimeToLiquidation;
+}
+
+/** What the scenario's oracle outages did (`oracles.outages`). */
+export interface OracleReport {
+  /** Steps in which each symbol's feed published nothing. */
+  frozenSteps: Record<string, number>;
+  /** Steps in which the health read could not price some account (an oracle past its heartbeat), and the account-steps. */
+  stepsWithUnpriced: number;
+  unpricedAccountSteps: number;
+  /** Mirror-equality checks not run because a feed was silent. */
+  mirrorChecksSkipped: number;
+}
+
 export interface ModeReport {
   mode: Mode;
   summary: ModeSummary;
   series: ModeSeries;
   traders: TraderOutcome[];
   cascades: CascadeReport;
+  keepers: KeeperReport;
+  oracles: OracleReport;
 }
 
 /** A row of the cross-vs-isolated table. */

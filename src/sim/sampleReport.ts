@@ -16,7 +16,9 @@ import {
   type CascadeReport,
   type ComparisonRow,
   type Mode,
+  type KeeperReport,
   type ModeReport,
+  type OracleReport,
   type ModeSeries,
   type ModeSummary,
   type SimulationReport,
@@ -399,7 +401,63 @@ function runMode(mode: Mode, plan: PlannedTrader[], base: number[][], steps: num
     amplification: Number(((52_000 + 31_500 + 12_250 + 8_000) / (52_000 + 8_000)).toFixed(4)),
     largest: { root: 0, nodes: [0, 1, 2], notional: 95_750 },
   };
-  return { report: { mode, summary, series, traders, cascades } };
+  // two keepers: the faster, higher bidder serves most accounts; one account waited out an outage
+  const keepers: KeeperReport = {
+    agents: [
+      {
+        keeper: 0,
+        address: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+        latencySteps: 1,
+        priorityFeeGwei: 2,
+        capitalUsd: 100_000,
+        transactions: 4,
+        liquidations: 3,
+        collateralLiquidations: 0,
+        badDebtSettlements: 1,
+        rewardsUsd: 1_200.5,
+        gasUsed: 820_000,
+        gasCostUsd: 9.84,
+        profitUsd: 1_190.66,
+        capitalEndUsd: 101_200.5,
+      },
+      {
+        keeper: 1,
+        address: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+        latencySteps: 2,
+        priorityFeeGwei: 1,
+        capitalUsd: 100_000,
+        transactions: 1,
+        liquidations: 1,
+        collateralLiquidations: 0,
+        badDebtSettlements: 0,
+        rewardsUsd: 80,
+        gasUsed: 210_000,
+        gasCostUsd: 2.1,
+        profitUsd: 77.9,
+        capitalEndUsd: 100_080,
+      },
+    ],
+    outageSteps: 3,
+    timeToLiquidation: {
+      episodes: 5,
+      served: 4,
+      delaysSteps: [0, 0, 1, 4],
+      recovered: 1,
+      pending: 0,
+      oldestPendingSteps: null,
+      meanSteps: 1.25,
+      p50Steps: 0,
+      p95Steps: 4,
+      maxSteps: 4,
+    },
+  };
+  const oracles: OracleReport = {
+    frozenSteps: { ETH: 0, BTC: 0, STETH: 0, USDC: 0 },
+    stepsWithUnpriced: 0,
+    unpricedAccountSteps: 0,
+    mirrorChecksSkipped: 0,
+  };
+  return { report: { mode, summary, series, traders, cascades, keepers, oracles } };
 }
 
 function comparisonRows(cross: ModeSummary, isolated: ModeSummary): ComparisonRow[] {

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { PriceModelError, validateCorrelation } from "./prices";
+import { PriceModelError, validateCorrelation, type RegimeSpec } from "./prices";
 
 /** Oracle symbols of the local deployment (DESIGN §13); WETH is priced by ETH, WBTC by BTC. */
 export const SYMBOLS = ["ETH", "BTC", "STETH", "USDC"] as const;
@@ -159,6 +159,58 @@ export const scenarioSchema = z
           .default([]),
         /** CSV file (timestamp,symbol,price), relative to the scenario file; its symbols are replayed. */
         csv: z.string().min(1).optional(),
+        /**
+         * Symbols replayed from another CSV symbol's rows (`source`), from their own initial price, with
+         * the source's step log-returns × `scale`, or rescaled to the annualized `volatility`
+         * (see ReplayAsSpec in prices.ts). Needs `csv`. Optional (no default): absent, the validated
+         * scenario and its hash are as before.
+         */
+        replayAs: z
+          .array(
+            z
+              .object({
+                source: z.string().min(1),
+                symbol,
+                volatility: nonNegative.optional(),
+                scale: nonNegative.optional(),
+              })
+              .strict(),
+          )
+          .optional(),
+        /**
+         * Steps fromStep … toStep (default: the last) with another correlation (by pair; unlisted pairs keep
+         * the scenario's), volatility and drift (unlisted symbols keep theirs); same random draws.
+         */
+        regimes: z
+          .array(
+            z
+              .object({
+                fromStep: z.number().int().min(1),
+                toStep: z.number().int().min(1).optional(),
+                correlation: z.record(pairKey, z.number().finite().min(-1).max(1)).optional(),
+                volatility: z.record(symbol, nonNegative).optional(),
+                drift: z.record(symbol, z.number().finite()).optional(),
+              })
+              .strict(),
+          )
+          .optional(),
+        /**
+         * Brownian bridges: the symbol's log-price from step fromStep − 1 is pinned at the target at toStep
+         * (exactly one of targetPct, relative to the price at fromStep − 1, and targetPrice, USD).
+         */
+        bridges: z
+          .array(
+            z
+              .object({
+                symbol,
+                fromStep: z.number().int().min(1),
+                toStep: z.number().int().min(1),
+                targetPct: z.number().finite().gt(-100).optional(),
+                targetPrice: positive.optional(),
+              })
+              .strict(),
+          )
+          .optional(),
       })
       .strict()
       .default({}),
@@ -181,6 +233,30 @@ export const scenarioSchema = z
         count: z.number().int().min(0).max(8).default(1),
         /** Steps between two ticks of a keeper (1 = every step); one entry per keeper or one for all. */
         latencySteps: z.union([z.number().int().min(1), z.array(z.number().int().min(1)).min(1)]).default(1),
+        /**
+         * Gas bidding: each keeper's priority fee (gwei; one entry per keeper or one for all). Within a
+         * keeper round the higher bid lands first (a priority gas auction: the losers' simulations
+         * find the account already served); every keeper transaction costs gasUsed × (base fee + bid).
+         */
+        priorityFeeGwei: z.union([nonNegative, z.array(nonNegative).min(1)]).default(0),
+        // (per-keeper lists: keeper i takes entry i, the last entry when the list is shorter; extra entries
+        // are unused, so that a sweep over keepers.count can keep one list)
+        /** Base fee per gas (gwei) every keeper transaction pays; with the bids, it sets the keepers' gas cost. */
+        baseFeeGwei: nonNegative.default(0),
+        /** Settlement tokens (USD) each keeper starts with to repay debts by liquidateCollateral: its capital limit. */
+        capitalUsd: z.union([nonNegative, z.array(nonNegative).min(1)]).default(1_000_000),
+        /** "No keeper for N steps": windows in which no keeper ticks (an outage, a censored mempool). */
+        outages: z
+          .array(
+            z
+              .object({
+                fromStep: z.number().int().min(1),
+                /** Length of the outage in steps (each `stepSeconds` of chain time). */
+                steps: z.number().int().min(1),
+              })
+              .strict(),
+          )
+          .default([]),
         minProfitUsd: nonNegative.default(0),
         profitableOnly: z.boolean().default(true),
         liquidateCollateral: z.boolean().default(true),
@@ -202,6 +278,34 @@ export const scenarioSchema = z
         circuitBreakerTimeoutSeconds: z.number().int().min(0).optional(),
         rateLimitCapUsd: nonNegative.optional(),
         rateLimitWindowSeconds: z.number().int().min(0).optional(),
+      })
+      .strict()
+      .default({}),
+    /** The oracle adapters and their feeds' failures (prices themselves come from `prices`). */
+    oracles: z
+      .object({
+        /**
+         * Staleness limit of each symbol's adapter (seconds): it refuses an answer older than this
+         * (OracleStale), and with it every margin check that needs the price. Default: the
+         * deployment's heartbeat (86,400 s).
+         */
+        heartbeatSeconds: z.record(symbol, z.number().int().min(1)).default({}),
+        /**
+         * Staleness windows: the feeds of `symbols` publish nothing from `fromStep` for `steps` steps.
+         * The protocol keeps reading the last answer (a frozen price) until it is older than the
+         * heartbeat, then refuses it; the first step after the window publishes the price of the moment.
+         */
+        outages: z
+          .array(
+            z
+              .object({
+                symbols: z.array(symbol).min(1),
+                fromStep: z.number().int().min(1),
+                steps: z.number().int().min(1),
+              })
+              .strict(),
+          )
+          .default([]),
       })
       .strict()
       .default({}),
@@ -235,6 +339,25 @@ export const scenarioSchema = z
         });
       }
     }
+    refinePrices(s, ctx);
+    s.oracles.outages.forEach((o, i) => {
+      if (o.fromStep > s.steps) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["oracles", "outages", i, "fromStep"],
+          message: `expected a step ≤ steps (${s.steps})`,
+        });
+      }
+    });
+    s.keepers.outages.forEach((o, i) => {
+      if (o.fromStep > s.steps) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["keepers", "outages", i, "fromStep"],
+          message: `expected a step ≤ steps (${s.steps})`,
+        });
+      }
+    });
     const names = s.population.map((c) => c.name);
     names.forEach((name, i) => {
       if (names.indexOf(name) !== i) {
@@ -246,6 +369,96 @@ export const scenarioSchema = z
       }
     });
   });
+
+/** Checks of prices.replayAs, prices.regimes and prices.bridges against each other and the run. */
+function refinePrices(s: Scenario, ctx: z.RefinementCtx): void {
+  const issue = (path: (string | number)[], message: string) =>
+    ctx.addIssue({ code: "custom", path: ["prices", ...path], message });
+  const stepRange = (path: (string | number)[], step: number, from: number) => {
+    if (step > s.steps) issue(path, `expected a step ≤ steps (${s.steps})`);
+    else if (step < from) issue(path, `expected a step ≥ fromStep (${from})`);
+  };
+
+  const replayAs = s.prices.replayAs ?? [];
+  const rescaled = new Set<string>();
+  replayAs.forEach((r, i) => {
+    if (!s.prices.csv) issue(["replayAs", i, "source"], "needs prices.csv, the file whose rows are replayed");
+    if (r.volatility !== undefined && r.scale !== undefined) {
+      issue(["replayAs", i, "scale"], "expected volatility or scale, not both");
+    }
+    if (rescaled.has(r.symbol)) issue(["replayAs", i, "symbol"], `expected each symbol once (${r.symbol} repeats)`);
+    rescaled.add(r.symbol);
+  });
+
+  const regimes = s.prices.regimes ?? [];
+  let base: number[][] | undefined;
+  try {
+    const matrix = resolvePrices(s).correlation;
+    validateCorrelation(matrix, [...SYMBOLS]);
+    base = matrix;
+  } catch {
+    // an invalid base matrix is reported by parseScenario on its own
+  }
+  regimes.forEach((r, i) => {
+    if (r.fromStep > s.steps) issue(["regimes", i, "fromStep"], `expected a step ≤ steps (${s.steps})`);
+    if (r.toStep !== undefined) stepRange(["regimes", i, "toStep"], r.toStep, r.fromStep);
+    const to = r.toStep ?? s.steps;
+    regimes.slice(0, i).forEach((other, j) => {
+      const otherTo = other.toStep ?? s.steps;
+      if (r.fromStep <= otherTo && other.fromStep <= to) {
+        issue(
+          ["regimes", i, "fromStep"],
+          `expected regimes not to overlap: steps ${r.fromStep} … ${to} overlap prices.regimes[${j}] (steps ${other.fromStep} … ${otherTo})`,
+        );
+      }
+    });
+    const pairs = r.correlation ?? {};
+    for (const key of Object.keys(pairs)) {
+      const [a, b] = key.split("/");
+      if (a === b) issue(["regimes", i, "correlation", key], "expected two different symbols");
+    }
+    if (base && r.correlation) {
+      try {
+        validateCorrelation(correlationMatrix([DEFAULT_CORRELATION, s.prices.correlation, pairs]), [...SYMBOLS]);
+      } catch (error) {
+        if (!(error instanceof PriceModelError)) throw error;
+        issue(["regimes", i, "correlation"], `expected a valid correlation matrix: ${error.message}`);
+      }
+    }
+  });
+
+  const bridges = s.prices.bridges ?? [];
+  bridges.forEach((b, i) => {
+    if (b.targetPct === undefined && b.targetPrice === undefined) {
+      issue(["bridges", i], "expected a target: targetPct or targetPrice");
+    }
+    if (b.targetPct !== undefined && b.targetPrice !== undefined) {
+      issue(["bridges", i, "targetPrice"], "expected targetPct or targetPrice, not both");
+    }
+    if (b.fromStep > s.steps) issue(["bridges", i, "fromStep"], `expected a step ≤ steps (${s.steps})`);
+    stepRange(["bridges", i, "toStep"], b.toStep, b.fromStep);
+    if (rescaled.has(b.symbol)) {
+      issue(["bridges", i, "symbol"], `${b.symbol} is replayed (prices.replayAs): a bridge needs a simulated symbol`);
+    }
+    bridges.slice(0, i).forEach((other, j) => {
+      if (other.symbol === b.symbol && b.fromStep <= other.toStep && other.fromStep <= b.toStep) {
+        issue(
+          ["bridges", i, "fromStep"],
+          `expected bridges of one symbol not to overlap: steps ${b.fromStep} … ${b.toStep} overlap prices.bridges[${j}] (steps ${other.fromStep} … ${other.toStep}) on ${b.symbol}`,
+        );
+      }
+    });
+    s.prices.shocks.forEach((shock, j) => {
+      const last = shock.step + shock.overSteps - 1;
+      if (shock.symbol === b.symbol && shock.step <= b.toStep && last >= b.fromStep) {
+        issue(
+          ["bridges", i],
+          `expected no shock on ${b.symbol} inside the window ${b.fromStep} … ${b.toStep}: prices.shocks[${j}] moves it during steps ${shock.step} … ${last} (a bridge pins its target)`,
+        );
+      }
+    });
+  });
+}
 
 export type ScenarioInput = z.input<typeof scenarioSchema>;
 export type Scenario = z.output<typeof scenarioSchema>;
@@ -259,20 +472,45 @@ export interface ResolvedPrices {
   correlation: number[][];
 }
 
+/**
+ * The SYMBOLS × SYMBOLS correlation matrix from pair maps applied in order (a later map's value wins;
+ * a pair may be written either way round, "ETH/BTC" or "BTC/ETH"); unlisted pairs are 0.
+ */
+function correlationMatrix(layers: Partial<Record<string, number>>[]): number[][] {
+  const pairs = new Map<string, number>();
+  const key = (a: string, b: string) => [a, b].sort().join("/");
+  for (const layer of layers) {
+    for (const [pair, value] of Object.entries(layer)) {
+      if (value !== undefined) pairs.set(key(...(pair.split("/") as [string, string])), value);
+    }
+  }
+  return SYMBOLS.map((a, i) => SYMBOLS.map((b, j) => (i === j ? 1 : (pairs.get(key(a, b)) ?? 0))));
+}
+
 export function resolvePrices(s: Scenario): ResolvedPrices {
   const initial = { ...DEFAULT_INITIAL, ...s.prices.initial } as Record<SymbolName, number>;
   const volatility = { ...DEFAULT_VOLATILITY, ...s.prices.volatility } as Record<SymbolName, number>;
   const drift = Object.fromEntries(SYMBOLS.map((k) => [k, s.prices.drift[k] ?? 0])) as Record<SymbolName, number>;
-  // a pair may be written either way round ("ETH/BTC" or "BTC/ETH"); the file's value wins over the default
-  const pairs = new Map<string, number>();
-  const key = (a: string, b: string) => [a, b].sort().join("/");
-  for (const [pair, value] of Object.entries(DEFAULT_CORRELATION))
-    pairs.set(key(...(pair.split("/") as [string, string])), value);
-  for (const [pair, value] of Object.entries(s.prices.correlation)) {
-    pairs.set(key(...(pair.split("/") as [string, string])), value as number);
-  }
-  const correlation = SYMBOLS.map((a, i) => SYMBOLS.map((b, j) => (i === j ? 1 : (pairs.get(key(a, b)) ?? 0))));
+  // the file's value wins over the default
+  const correlation = correlationMatrix([DEFAULT_CORRELATION, s.prices.correlation]);
   return { initial, volatility, drift, correlation };
+}
+
+/**
+ * prices.regimes for the price model: each regime's correlation as a full matrix (the scenario's
+ * resolved matrix with the regime's pairs replacing theirs); volatility and drift as written
+ * (unlisted symbols keep the scenario's values in the model).
+ */
+export function resolveRegimes(s: Scenario): RegimeSpec[] {
+  return (s.prices.regimes ?? []).map((r) => ({
+    fromStep: r.fromStep,
+    toStep: r.toStep,
+    correlation: r.correlation
+      ? correlationMatrix([DEFAULT_CORRELATION, s.prices.correlation, r.correlation])
+      : undefined,
+    volatility: r.volatility,
+    drift: r.drift,
+  }));
 }
 
 /** A mistake in how the simulator was asked to run (a scenario that does not exist, a bad option). */
