@@ -267,6 +267,22 @@ describe("Keeper", function () {
       expect(await metricValue(all.keeper.metrics, "keeper_skipped_total", { reason: "unprofitable" })).to.equal(0);
     });
 
+    it("prices gas at its own bid when given one (gasPriceWei): a bid that eats the reward makes every action unprofitable", async () => {
+      const f = await crashed();
+      // 1 ETH per gas: any liquidation's gas costs millions of dollars at the ETH price
+      const bidder = newKeeper(f.p, f.keepers[0], { gasPriceWei: async () => 10n ** 18n, maxFeePerGas: 10n ** 18n });
+      const report = await bidder.keeper.tick();
+      expect(report).to.include({ candidates: 5, sent: 0, skipped: 5 });
+      const skipped = byMsg(bidder.lines, "unprofitable; skipped");
+      expect(skipped).to.have.length(5);
+      // the gas cost logged is gas × the bid × the ETH price, far above the reward
+      for (const line of skipped) expect(Number(line.gasCostUsd)).to.be.greaterThan(Number(line.rewardUsd));
+      // a zero bid: gas is free and every candidate is acted on
+      const free = newKeeper(f.p, f.keepers[0], { gasPriceWei: async () => 0n });
+      await tickUntilIdle(free.keeper);
+      await expectAllDone(f);
+    });
+
     it("one bad account never stops the loop: a stale feed's account is isolated (reason scan_revert)", async () => {
       const f = await crashed();
       // STETH's feed goes stale (heartbeat 1 day): only the hedged account holds STETH-PERP
