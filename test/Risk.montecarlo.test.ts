@@ -13,7 +13,14 @@ import { pricePathFor, runSimulation } from "../src/sim/engine";
 import { loadScenario } from "../src/sim/scenario";
 import { paretoFrontier, recommend } from "../src/risk/frontier";
 import type { FrontierReport } from "../src/risk/sweep";
-import { deterministicMonteCarlo, poolWaits, riskOf, shareOut, type MonteCarloReport } from "../src/risk/montecarlo";
+import {
+  deterministicMonteCarlo,
+  poolWaits,
+  processChunks,
+  riskOf,
+  shareOut,
+  type MonteCarloReport,
+} from "../src/risk/montecarlo";
 import type { PathOutcome, PathRecord } from "../src/risk/paths";
 import { valueAtRisk } from "../src/risk/stats";
 
@@ -164,6 +171,10 @@ describe("Monte Carlo risk analytics (simulate --paths)", () => {
       [1, 3, 5],
     ]);
     expect(shareOut(2, 4)).to.deep.equal([[0], [1]]);
+    // a slot's share in runs of fresh processes: `workerPaths` each, 0 = one process
+    expect(processChunks([0, 2, 4, 6, 8], 2)).to.deep.equal([[0, 2], [4, 6], [8]]);
+    expect(processChunks([0, 2, 4], 0)).to.deep.equal([[0, 2, 4]]);
+    expect(processChunks([0, 2, 4], 3)).to.deep.equal([[0, 2, 4]]);
   });
 
   it("`simulate --paths 2` over 2 workers writes montecarlo.json, and `simulate --manifest` reproduces it byte for byte (apart from timing)", async function () {
