@@ -10,14 +10,15 @@ import os from "node:os";
 import path from "node:path";
 import hre from "hardhat";
 import { pricePathFor, runSimulation } from "../src/sim/engine";
-import { loadScenario } from "../src/sim/scenario";
+import { loadScenario, UsageError } from "../src/sim/scenario";
 import { paretoFrontier, recommend } from "../src/risk/frontier";
-import type { FrontierReport } from "../src/risk/sweep";
+import { runFrontier, type FrontierReport } from "../src/risk/sweep";
 import {
   deterministicMonteCarlo,
   poolWaits,
   processChunks,
   riskOf,
+  runMonteCarlo,
   shareOut,
   type MonteCarloReport,
 } from "../src/risk/montecarlo";
@@ -284,6 +285,42 @@ describe("Monte Carlo risk analytics (simulate --paths)", () => {
     const bad = await hardhat(["simulate", "--scenario", file, "--risk-tolerance", "100", "--no-compile"]);
     expect(bad.code).to.equal(1);
     expect(bad.stderr).to.contain("--risk-tolerance needs --sweep and --paths");
+  });
+
+  it("refuses a negative --worker-paths or --risk-tolerance before anything runs, naming the option", async () => {
+    const args = {
+      scenario: write("bad-options", TINY),
+      mode: "cross",
+      seed: "",
+      set: "",
+      paths: 2,
+      workers: 1,
+      workerPaths: -1,
+      out: path.join(TMP, "never"),
+      quiet: true,
+      noCompile: true,
+    };
+    const refusal = async (run: () => Promise<unknown>): Promise<Error> => {
+      try {
+        await run();
+      } catch (error) {
+        return error as Error;
+      }
+      expect.fail("accepted");
+    };
+    const workers = await refusal(() => runMonteCarlo(args, hre, []));
+    expect(workers).to.be.instanceOf(UsageError);
+    expect(workers.message).to.equal("--worker-paths must be a whole number ≥ 0 (0 = one process per worker), got -1");
+    const tolerance = await refusal(() =>
+      runFrontier(
+        { ...args, workerPaths: 25, sweep: "protocol.liquidationFee=0.01,0.02", riskTolerance: "-5" },
+        hre,
+        [],
+      ),
+    );
+    expect(tolerance).to.be.instanceOf(UsageError);
+    expect(tolerance.message).to.equal('--risk-tolerance must be a USD amount ≥ 0, got "-5"');
+    expect(fs.existsSync(args.out), "no report folder").to.equal(false);
   });
 
   it("cascade attribution on a hand-built two-account cascade: the crash takes A, A's sale pushes B under, and B's liquidation names A's as its parent", async function () {

@@ -120,10 +120,6 @@ interface KeeperAgent {
   keeper: Keeper;
   signer: ClockedSigner;
   address: string;
-  latency: number;
-  /** Priority fee, gwei. */
-  bid: number;
-  capitalUsd: number;
   /** Token balances (units) at the start. */
   wallet: Record<"USDC" | "WETH" | "WBTC", bigint>;
   report: KeeperAgentReport;
@@ -580,9 +576,6 @@ class ModeRunner {
         keeper,
         signer: clocked,
         address: signer.address,
-        latency: pick(k.latencySteps, i),
-        bid,
-        capitalUsd,
         wallet: {
           USDC: capital,
           WETH: await this.p.weth.balanceOf(signer.address),
@@ -863,8 +856,11 @@ class ModeRunner {
     let notional = 0n;
     let depth = 0;
     // a keeper ticks every `latency` steps, none during an outage; the higher bid lands first (stable by index)
-    const down = scenario.keepers.outages.some((o) => step >= o.fromStep && step < o.fromStep + o.steps);
-    const due = down ? [] : this.keepers.filter((k, i) => (step + i) % k.latency === 0).sort((a, b) => b.bid - a.bid);
+    const due = this.keepersDown(step)
+      ? []
+      : this.keepers
+          .filter((k, i) => (step + i) % k.report.latencySteps === 0)
+          .sort((a, b) => b.report.priorityFeeGwei - a.report.priorityFeeGwei);
     for (let round = 1; round <= scenario.impact.maxRounds && due.length > 0; round++) {
       if (round > 1) await this.setPrices(step);
       const from = (await this.chain.blockNumber()) + 1;
@@ -923,6 +919,11 @@ class ModeRunner {
     return { count, notional, depth };
   }
 
+  /** Whether `step` lies in one of the scenario's keeper outages (no keeper ticks). */
+  private keepersDown(step: number): boolean {
+    return this.scenario.keepers.outages.some((o) => step >= o.fromStep && step < o.fromStep + o.steps);
+  }
+
   /** Opens a liquidation episode when an account is first seen liquidatable; closes it when seen healthy. */
   private trackEpisode(id: bigint, liquidatable: boolean, step: number): void {
     const episode = this.episodes.get(id);
@@ -959,7 +960,7 @@ class ModeRunner {
         agent.sent.add(hash);
         agent.report.transactions++;
         agent.report.gasUsed += gas;
-        agent.gasCost += gas * (this.scenario.keepers.baseFeeGwei + agent.bid) * 1e-9 * ethUsd;
+        agent.gasCost += gas * (this.scenario.keepers.baseFeeGwei + agent.report.priorityFeeGwei) * 1e-9 * ethUsd;
       }
     }
   }
@@ -1460,9 +1461,7 @@ class ModeRunner {
     const pending = [...this.episodes.values()].filter((e) => !e.served);
     return {
       agents,
-      outageSteps: Array.from({ length: last }, (_, i) => i + 1).filter((step) =>
-        this.scenario.keepers.outages.some((o) => step >= o.fromStep && step < o.fromStep + o.steps),
-      ).length,
+      outageSteps: Array.from({ length: last }, (_, i) => i + 1).filter((step) => this.keepersDown(step)).length,
       timeToLiquidation: {
         episodes: this.ttl.episodes,
         served: delays.length,
